@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Generates src/isa/uapi.ts (enums and flags) and src/isa/helper-table.ts (helper ids and C prototypes)
+// from the kernel UAPI header. Usage: node scripts/gen-uapi.mjs [path/to/bpf.h] [--check]
+// With --check it exits 1 when the committed files differ from what the header gives (used by a test).
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const header = args.find((a) => !a.startsWith('--')) ?? '/usr/include/linux/bpf.h';
+const src = readFileSync(header, 'utf8');
+const noComments = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+
+const values = new Map(); // name -> number (all enumerators and simple #defines, in order)
+function evalExpr(expr) {
+  const e = expr.replace(/\b(\d+)U?L{0,2}\b/g, '$1').replace(/\b0x([0-9a-fA-F]+)U?L{0,2}\b/g, '0x$1').replace(/\(__u64\)|\(__u32\)/g, '');
+  const js = e.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (id) => {
+    if (/^0x/.test(id)) return id;
+    if (!values.has(id)) throw new Error(`unknown ${id}`);
+    return `(${values.get(id)})`;
+  });
+  if (!/^[\s0-9a-fA-Fx()<>|&~+\-*]+$/.test(js)) throw new Error(`bad expr ${expr}`);
+  const v = Function(`return (${js});`)();
+  return typeof v === 'number' ? v : NaN;
+}
+
+const named = new Map(); // enum name -> [[enumerator, value]]
+const enumRe = /enum\s+([A-Za-z_0-9]*)\s*\{([^}]*)\}/g;
+for (const m of noComments.matchAll(enumRe)) {
+  const body = m[2];
+  let next = 0;
+  const entries = [];
+  for (const raw of body.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    const [name, expr] = item.split('=').map((s) => s.trim());
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    let v = next;
+    if (expr !== undefined) {
+      try {
+        v = evalExpr(expr);
+      } catch {
+        continue;
+      }
+    }
+    values.set(name, v);
+    entries.push([name, v]);
+    next = v + 1;
+  }
+  if (m[1]) named.set(m[1], entries);
+}
+for (const m of noComments.matchAll(/^#define\s+(BPF_[A-Z0-9_]+|XDP_[A-Z0-9_]+)\s+(.+)$/gm)) {
+  if (m[1].includes('(')) continue;
+  try {
+    const v = evalExpr(m[2].trim());
+    if (Number.isFinite(v)) values.set(m[1], v);
+  } catch {
+    /* not a plain number */
+  }
+}
+
+function block(tsName, enumName, prefix, doc) {
+  const entries = named.get(enumName);
+  if (!entries) throw new Error(`enum ${enumName} not found`);
+  const lines = entries
+    .filter(([n]) => n.startsWith(prefix) && !n.startsWith('__'))
+    .map(([n, v]) => `  ${n.slice(prefix.length)}: ${v},`);
+  return `/** ${doc} (\`enum ${enumName}\`). */\nexport const ${tsName} = {\n${lines.join('\n')}\n} as const;\n`;
+}
+
+let uapi = `/**
+ * Kernel UAPI constants for eBPF, generated from ${header.includes('/usr/include') ? '/usr/include/linux/bpf.h' : 'bpf.h'} by
+ * scripts/gen-uapi.mjs. Do not edit by hand: regenerate. A test checks it against the system header.
+ */
+
+`;
+uapi += block('BpfCmd', 'bpf_cmd', 'BPF_', 'bpf(2) commands') + '\n';
+uapi += block('MapType', 'bpf_map_type', 'BPF_MAP_TYPE_', 'Map types') + '\n';
+uapi += block('ProgType', 'bpf_prog_type', 'BPF_PROG_TYPE_', 'Program types') + '\n';
+uapi += block('AttachType', 'bpf_attach_type', 'BPF_', 'Attach types') + '\n';
+uapi += block('LinkType', 'bpf_link_type', 'BPF_LINK_TYPE_', 'Link types') + '\n';
+uapi += block('XdpAction', 'xdp_action', 'XDP_', 'XDP verdicts') + '\n';
+uapi += block('SkAction', 'sk_action', 'SK_', 'Socket verdicts') + '\n';
+uapi += block('CoreReloKind', 'bpf_core_relo_kind', 'BPF_CORE_', 'CO-RE relocation kinds') + '\n';
+uapi += block('StatsType', 'bpf_stats_type', 'BPF_STATS_', 'Statistics types') + '\n';
+const flagNames = [...values.keys()].filter(
+  (n) => /^(BPF_F_|BPF_ANY$|BPF_NOEXIST$|BPF_EXIST$|BPF_OBJ_NAME_LEN$|BPF_TAG_SIZE$|BPF_TCX_|BPF_RB_|BPF_RINGBUF_|XDP_FLAGS_|BPF_SOCK_OPS_|BPF_FIB_|BPF_DEVCG_|BPF_MTU_CHK|BPF_LOCAL_STORAGE_|BPF_BUILD_ID_SIZE$|BPF_SK_LOOKUP_F_|BPF_LOAD_HDR_OPT|BPF_WRITE_HDR|BPF_CSUM_LEVEL|BPF_ADJ_ROOM|BPF_HDR_START|BPF_LWT_ENCAP|BPF_CGROUP_ITER|BPF_MAX_LOOPS$|BPF_PSEUDO_)/.test(n),
+);
+uapi += `/** Flags and limits from anonymous enums and #defines, by their UAPI name. */\nexport const Uapi = {\n${flagNames
+  .map((n) => `  ${n}: ${values.get(n)},`)
+  .join('\n')}\n} as const;\n`;
+
+// Helpers: ids from __BPF_FUNC_MAPPER, prototypes from the doc comment.
+const mapper = src.match(/#define __BPF_FUNC_MAPPER\(FN\)([\s\S]*?)\n\s*\/\*|#define ___BPF_FUNC_MAPPER\(FN, ctx\.\.\.\)([\s\S]*?)\n\n/);
+if (!mapper) throw new Error('__BPF_FUNC_MAPPER not found');
+const ids = [];
+let id = 0;
+for (const m of (mapper[1] ?? mapper[2]).matchAll(/FN\(\s*([a-z0-9_]+)\s*(?:,\s*(\d+))?/g)) {
+  const n = m[2] !== undefined ? Number(m[2]) : id;
+  ids.push([m[1], n]);
+  id = n + 1;
+}
+const protos = new Map();
+for (const m of src.matchAll(/^ \* ((?:[a-z_0-9]+ )*(?:struct [a-z_0-9]+ )?[a-z_0-9]+ \**)bpf_([a-z0-9_]+)\(([^)]*)\)\s*$/gm)) {
+  protos.set(m[2], { ret: m[1].trim().replace(/\s+\*/g, ' *'), args: m[3].trim() });
+}
+function splitArgs(a) {
+  if (!a || a === 'void') return [];
+  return a.split(',').map((s) => s.trim().replace(/\s+/g, ' '));
+}
+let helpers = `/**
+ * Kernel helper functions: id, name and C prototype, generated from the kernel UAPI header by
+ * scripts/gen-uapi.mjs. Do not edit by hand: regenerate. See helpers.ts for the typed lookup API.
+ */
+
+/** [id, name, return C type, argument C declarations] per helper; name without the \`bpf_\` prefix. */
+export const HELPER_TABLE: readonly (readonly [number, string, string, readonly string[]])[] = [
+`;
+for (const [name, n] of ids) {
+  if (name === 'unspec') continue;
+  const p = protos.get(name);
+  const ret = p ? p.ret : 'long';
+  const argv = p ? splitArgs(p.args) : [];
+  helpers += `  [${n}, ${JSON.stringify(name)}, ${JSON.stringify(ret)}, ${JSON.stringify(argv)}],\n`;
+}
+helpers += '];\n';
+
+const outs = [
+  ['src/isa/uapi.ts', uapi],
+  ['src/isa/helper-table.ts', helpers],
+];
+let differ = false;
+for (const [file, text] of outs) {
+  if (check) {
+    let old = '';
+    try {
+      old = readFileSync(file, 'utf8');
+    } catch {}
+    if (old !== text) {
+      console.error(`${file} differs from what ${header} gives`);
+      differ = true;
+    }
+  } else writeFileSync(file, text);
+}
+process.exit(differ ? 1 : 0);
