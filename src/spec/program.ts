@@ -61,4 +61,9 @@ export interface ObjectSpec {
   kernelVersion?: number;
   /** The object's BTF (a `Btf` from src/btf), when it has one. */
   btf?: unknown;
+  /**
+   * The object's BTF bytes fixed up for BPF_BTF_LOAD the way libbpf does (DATASEC sizes and variable offsets
+   * from the ELF, extern variables/functions made acceptable to the kernel), when the object has BTF.
+   */
+  btfRaw?: Uint8Array;
 }

@@ -1,0 +1,7 @@
+/** ELF objects: a generic ELF64 reader and the eBPF object loader producing an ObjectSpec. */
+export * from './reader.js';
+export * from './sections.js';
+export * from './object.js';
+export * from './kconfig.js';
+export { codeSections, type CodeSection, type ElfFunction } from './functions.js';
+export type { ObjectMap } from './maps.js';
