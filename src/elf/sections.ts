@@ -5,28 +5,6 @@
  */
 import { AttachType, ProgType, Uapi } from '../isa/uapi.js';
 
-/**
- * UAPI values newer than the system's /usr/include/linux/bpf.h that src/isa/uapi.ts was generated from
- * (checked against this kernel's BTF `enum bpf_prog_type` / `enum bpf_attach_type`). Reported to the lead;
- * move to src/isa/uapi.ts when it is regenerated from a newer header.
- */
-export const NewerUapi = {
-  PROG_TYPE_NETFILTER: 32,
-  ATTACH_STRUCT_OPS: 44,
-  ATTACH_NETFILTER: 45,
-  ATTACH_TCX_INGRESS: 46,
-  ATTACH_TCX_EGRESS: 47,
-  ATTACH_TRACE_UPROBE_MULTI: 48,
-  ATTACH_CGROUP_UNIX_CONNECT: 49,
-  ATTACH_CGROUP_UNIX_SENDMSG: 50,
-  ATTACH_CGROUP_UNIX_RECVMSG: 51,
-  ATTACH_CGROUP_UNIX_GETPEERNAME: 52,
-  ATTACH_CGROUP_UNIX_GETSOCKNAME: 53,
-  ATTACH_NETKIT_PRIMARY: 54,
-  ATTACH_NETKIT_PEER: 55,
-  ATTACH_TRACE_KPROBE_SESSION: 56,
-} as const;
-
 /** What kind of attach target the section suffix names (drives attach in the kernel backend). */
 export type AttachKind =
   | 'none'
@@ -68,7 +46,6 @@ export interface SectionDef {
 
 const P = ProgType;
 const A = AttachType;
-const N = NewerUapi;
 
 function d(prefix: string, progType: number, attachType: number | undefined, extra: Partial<SectionDef> = {}): SectionDef {
   const hasTarget = prefix.endsWith('+');
@@ -88,21 +65,21 @@ export const SECTION_DEFS: readonly SectionDef[] = [
   d('uretprobe.s+', P.KPROBE, undefined, { attach: 'uretprobe', sleepable: true }),
   d('kprobe.multi+', P.KPROBE, A.TRACE_KPROBE_MULTI, { attach: 'kprobe.multi' }),
   d('kretprobe.multi+', P.KPROBE, A.TRACE_KPROBE_MULTI, { attach: 'kretprobe.multi' }),
-  d('kprobe.session+', P.KPROBE, N.ATTACH_TRACE_KPROBE_SESSION, { attach: 'kprobe.multi' }),
-  d('uprobe.multi+', P.KPROBE, N.ATTACH_TRACE_UPROBE_MULTI, { attach: 'uprobe.multi' }),
-  d('uretprobe.multi+', P.KPROBE, N.ATTACH_TRACE_UPROBE_MULTI, { attach: 'uretprobe.multi' }),
-  d('uprobe.multi.s+', P.KPROBE, N.ATTACH_TRACE_UPROBE_MULTI, { attach: 'uprobe.multi', sleepable: true }),
-  d('uretprobe.multi.s+', P.KPROBE, N.ATTACH_TRACE_UPROBE_MULTI, { attach: 'uretprobe.multi', sleepable: true }),
+  d('kprobe.session+', P.KPROBE, A.TRACE_KPROBE_SESSION, { attach: 'kprobe.multi' }),
+  d('uprobe.multi+', P.KPROBE, A.TRACE_UPROBE_MULTI, { attach: 'uprobe.multi' }),
+  d('uretprobe.multi+', P.KPROBE, A.TRACE_UPROBE_MULTI, { attach: 'uretprobe.multi' }),
+  d('uprobe.multi.s+', P.KPROBE, A.TRACE_UPROBE_MULTI, { attach: 'uprobe.multi', sleepable: true }),
+  d('uretprobe.multi.s+', P.KPROBE, A.TRACE_UPROBE_MULTI, { attach: 'uretprobe.multi', sleepable: true }),
   d('ksyscall+', P.KPROBE, undefined, { attach: 'ksyscall' }),
   d('kretsyscall+', P.KPROBE, undefined, { attach: 'kretsyscall' }),
   d('usdt+', P.KPROBE, undefined, { attach: 'usdt' }),
   d('usdt.s+', P.KPROBE, undefined, { attach: 'usdt', sleepable: true }),
-  d('tc/ingress', P.SCHED_CLS, N.ATTACH_TCX_INGRESS),
-  d('tc/egress', P.SCHED_CLS, N.ATTACH_TCX_EGRESS),
-  d('tcx/ingress', P.SCHED_CLS, N.ATTACH_TCX_INGRESS),
-  d('tcx/egress', P.SCHED_CLS, N.ATTACH_TCX_EGRESS),
-  d('netkit/primary', P.SCHED_CLS, N.ATTACH_NETKIT_PRIMARY),
-  d('netkit/peer', P.SCHED_CLS, N.ATTACH_NETKIT_PEER),
+  d('tc/ingress', P.SCHED_CLS, A.TCX_INGRESS),
+  d('tc/egress', P.SCHED_CLS, A.TCX_EGRESS),
+  d('tcx/ingress', P.SCHED_CLS, A.TCX_INGRESS),
+  d('tcx/egress', P.SCHED_CLS, A.TCX_EGRESS),
+  d('netkit/primary', P.SCHED_CLS, A.NETKIT_PRIMARY),
+  d('netkit/peer', P.SCHED_CLS, A.NETKIT_PEER),
   d('tc', P.SCHED_CLS, undefined),
   d('classifier', P.SCHED_CLS, undefined),
   d('action', P.SCHED_ACT, undefined),
@@ -157,19 +134,19 @@ export const SECTION_DEFS: readonly SectionDef[] = [
   d('cgroup/bind6', P.CGROUP_SOCK_ADDR, A.CGROUP_INET6_BIND),
   d('cgroup/connect4', P.CGROUP_SOCK_ADDR, A.CGROUP_INET4_CONNECT),
   d('cgroup/connect6', P.CGROUP_SOCK_ADDR, A.CGROUP_INET6_CONNECT),
-  d('cgroup/connect_unix', P.CGROUP_SOCK_ADDR, N.ATTACH_CGROUP_UNIX_CONNECT),
+  d('cgroup/connect_unix', P.CGROUP_SOCK_ADDR, A.CGROUP_UNIX_CONNECT),
   d('cgroup/sendmsg4', P.CGROUP_SOCK_ADDR, A.CGROUP_UDP4_SENDMSG),
   d('cgroup/sendmsg6', P.CGROUP_SOCK_ADDR, A.CGROUP_UDP6_SENDMSG),
-  d('cgroup/sendmsg_unix', P.CGROUP_SOCK_ADDR, N.ATTACH_CGROUP_UNIX_SENDMSG),
+  d('cgroup/sendmsg_unix', P.CGROUP_SOCK_ADDR, A.CGROUP_UNIX_SENDMSG),
   d('cgroup/recvmsg4', P.CGROUP_SOCK_ADDR, A.CGROUP_UDP4_RECVMSG),
   d('cgroup/recvmsg6', P.CGROUP_SOCK_ADDR, A.CGROUP_UDP6_RECVMSG),
-  d('cgroup/recvmsg_unix', P.CGROUP_SOCK_ADDR, N.ATTACH_CGROUP_UNIX_RECVMSG),
+  d('cgroup/recvmsg_unix', P.CGROUP_SOCK_ADDR, A.CGROUP_UNIX_RECVMSG),
   d('cgroup/getpeername4', P.CGROUP_SOCK_ADDR, A.CGROUP_INET4_GETPEERNAME),
   d('cgroup/getpeername6', P.CGROUP_SOCK_ADDR, A.CGROUP_INET6_GETPEERNAME),
-  d('cgroup/getpeername_unix', P.CGROUP_SOCK_ADDR, N.ATTACH_CGROUP_UNIX_GETPEERNAME),
+  d('cgroup/getpeername_unix', P.CGROUP_SOCK_ADDR, A.CGROUP_UNIX_GETPEERNAME),
   d('cgroup/getsockname4', P.CGROUP_SOCK_ADDR, A.CGROUP_INET4_GETSOCKNAME),
   d('cgroup/getsockname6', P.CGROUP_SOCK_ADDR, A.CGROUP_INET6_GETSOCKNAME),
-  d('cgroup/getsockname_unix', P.CGROUP_SOCK_ADDR, N.ATTACH_CGROUP_UNIX_GETSOCKNAME),
+  d('cgroup/getsockname_unix', P.CGROUP_SOCK_ADDR, A.CGROUP_UNIX_GETSOCKNAME),
   d('cgroup/sysctl', P.CGROUP_SYSCTL, A.CGROUP_SYSCTL),
   d('cgroup/getsockopt', P.CGROUP_SOCKOPT, A.CGROUP_GETSOCKOPT),
   d('cgroup/setsockopt', P.CGROUP_SOCKOPT, A.CGROUP_SETSOCKOPT),
@@ -177,7 +154,7 @@ export const SECTION_DEFS: readonly SectionDef[] = [
   d('struct_ops+', P.STRUCT_OPS, undefined, { attach: 'struct_ops' }),
   d('struct_ops.s+', P.STRUCT_OPS, undefined, { attach: 'struct_ops', sleepable: true }),
   d('sk_lookup', P.SK_LOOKUP, A.SK_LOOKUP),
-  d('netfilter', N.PROG_TYPE_NETFILTER, N.ATTACH_NETFILTER),
+  d('netfilter', P.NETFILTER, A.NETFILTER),
 ];
 
 /** The result of matching a section name. */
@@ -208,7 +185,6 @@ export function classifySection(name: string): SectionInfo | undefined {
 
 /** Name of a program type value (`xdp`, `kprobe`, ...), as bpftool prints it. */
 export function progTypeName(type: number): string {
-  if (type === NewerUapi.PROG_TYPE_NETFILTER) return 'netfilter';
   for (const [k, v] of Object.entries(ProgType)) if (v === type) return k.toLowerCase();
   return `type_${type}`;
 }
@@ -216,6 +192,5 @@ export function progTypeName(type: number): string {
 /** Name of an attach type value (`xdp`, `cgroup_inet_ingress`, ...). */
 export function attachTypeName(type: number): string {
   for (const [k, v] of Object.entries(AttachType)) if (v === type) return k.toLowerCase();
-  for (const [k, v] of Object.entries(NewerUapi)) if (k.startsWith('ATTACH_') && v === type) return k.slice(7).toLowerCase();
   return `attach_${type}`;
 }

@@ -42,6 +42,8 @@ export const BpfCmd = {
   ITER_CREATE: 33,
   LINK_DETACH: 34,
   PROG_BIND_MAP: 35,
+  TOKEN_CREATE: 36,
+  PROG_STREAM_READ_BY_FD: 37,
 } as const;
 
 /** Map types (`enum bpf_map_type`). */
@@ -78,6 +80,10 @@ export const MapType = {
   TASK_STORAGE: 29,
   BLOOM_FILTER: 30,
   USER_RINGBUF: 31,
+  CGROUP_STORAGE_DEPRECATED: 19,
+  PERCPU_CGROUP_STORAGE_DEPRECATED: 21,
+  CGRP_STORAGE: 32,
+  ARENA: 33,
 } as const;
 
 /** Program types (`enum bpf_prog_type`). */
@@ -114,6 +120,7 @@ export const ProgType = {
   LSM: 29,
   SK_LOOKUP: 30,
   SYSCALL: 31,
+  NETFILTER: 32,
 } as const;
 
 /** Attach types (`enum bpf_attach_type`). */
@@ -162,6 +169,20 @@ export const AttachType = {
   PERF_EVENT: 41,
   TRACE_KPROBE_MULTI: 42,
   LSM_CGROUP: 43,
+  STRUCT_OPS: 44,
+  NETFILTER: 45,
+  TCX_INGRESS: 46,
+  TCX_EGRESS: 47,
+  TRACE_UPROBE_MULTI: 48,
+  CGROUP_UNIX_CONNECT: 49,
+  CGROUP_UNIX_SENDMSG: 50,
+  CGROUP_UNIX_RECVMSG: 51,
+  CGROUP_UNIX_GETPEERNAME: 52,
+  CGROUP_UNIX_GETSOCKNAME: 53,
+  NETKIT_PRIMARY: 54,
+  NETKIT_PEER: 55,
+  TRACE_KPROBE_SESSION: 56,
+  TRACE_UPROBE_SESSION: 57,
 } as const;
 
 /** Link types (`enum bpf_link_type`). */
@@ -176,6 +197,11 @@ export const LinkType = {
   PERF_EVENT: 7,
   KPROBE_MULTI: 8,
   STRUCT_OPS: 9,
+  NETFILTER: 10,
+  TCX: 11,
+  UPROBE_MULTI: 12,
+  NETKIT: 13,
+  SOCKMAP: 14,
 } as const;
 
 /** XDP verdicts (`enum xdp_action`). */
@@ -342,6 +368,8 @@ export const Uapi = {
   BPF_MTU_CHK_RET_SUCCESS: 0,
   BPF_MTU_CHK_RET_FRAG_NEEDED: 1,
   BPF_MTU_CHK_RET_SEGS_TOOBIG: 2,
+  BPF_TCX_INGRESS: 46,
+  BPF_TCX_EGRESS: 47,
   BPF_F_ALLOW_OVERRIDE: 1,
   BPF_F_ALLOW_MULTI: 2,
   BPF_F_REPLACE: 4,

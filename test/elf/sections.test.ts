@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AttachType, ProgType, Uapi } from '../../src/isa/uapi.js';
-import { NewerUapi, SECTION_DEFS, classifySection, progTypeName } from '../../src/elf/sections.js';
+import { SECTION_DEFS, classifySection, progTypeName } from '../../src/elf/sections.js';
 
 const P = ProgType;
 const A = AttachType;
@@ -36,8 +36,8 @@ const cases: [string, number, number | undefined, string | undefined, number][] 
   ['xdp/devmap', P.XDP, A.XDP_DEVMAP, undefined, 0],
   ['xdp/cpumap', P.XDP, A.XDP_CPUMAP, undefined, 0],
   ['tc', P.SCHED_CLS, undefined, undefined, 0],
-  ['tcx/ingress', P.SCHED_CLS, NewerUapi.ATTACH_TCX_INGRESS, undefined, 0],
-  ['tcx/egress', P.SCHED_CLS, NewerUapi.ATTACH_TCX_EGRESS, undefined, 0],
+  ['tcx/ingress', P.SCHED_CLS, 46 /* BPF_TCX_INGRESS */, undefined, 0],
+  ['tcx/egress', P.SCHED_CLS, 47 /* BPF_TCX_EGRESS */, undefined, 0],
   ['classifier', P.SCHED_CLS, undefined, undefined, 0],
   ['action', P.SCHED_ACT, undefined, undefined, 0],
   ['socket', P.SOCKET_FILTER, undefined, undefined, 0],
@@ -76,7 +76,7 @@ const cases: [string, number, number | undefined, string | undefined, number][] 
   ['lwt_seg6local', P.LWT_SEG6LOCAL, undefined, undefined, 0],
   ['struct_ops/tcp_init', P.STRUCT_OPS, undefined, 'tcp_init', 0],
   ['syscall', P.SYSCALL, undefined, undefined, Uapi.BPF_F_SLEEPABLE],
-  ['netfilter', NewerUapi.PROG_TYPE_NETFILTER, NewerUapi.ATTACH_NETFILTER, undefined, 0],
+  ['netfilter', 32 /* BPF_PROG_TYPE_NETFILTER */, 45 /* BPF_NETFILTER */, undefined, 0],
 ];
 
 test('section names map to libbpf program types, attach types, targets and flags', () => {
@@ -109,5 +109,5 @@ test('the table has no duplicate entries and names types', () => {
     seen.add(key);
   }
   assert.equal(progTypeName(P.XDP), 'xdp');
-  assert.equal(progTypeName(NewerUapi.PROG_TYPE_NETFILTER), 'netfilter');
+  assert.equal(progTypeName(32 /* BPF_PROG_TYPE_NETFILTER */), 'netfilter');
 });
