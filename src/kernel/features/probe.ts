@@ -1,0 +1,305 @@
+/**
+ * Feature probes: which program types, map types, helpers and attach kinds this kernel supports, found by
+ * loading tiny programs and creating tiny maps (never by guessing from version numbers). Each answer carries a
+ * reason, so tests and tools can say why something is unavailable. Results are cached per process.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { KernelError } from '../../errors.js';
+import { insn, type Insn } from '../../isa/insn.js';
+import { helperById } from '../../isa/helpers.js';
+import { AttachType, MapType, ProgType } from '../../isa/uapi.js';
+import { loadInsns } from '../load/program.js';
+import { attachBtfId } from '../load/kernel-btf.js';
+import { KernelMap } from '../maps/map.js';
+import { FsMagic, fsMagic } from '../sys/fs.js';
+import { perfEventOpen, PerfSwConfig, PerfType } from '../sys/perf.js';
+import { PerfAttrFlag } from '../sys/attr.js';
+import { mapTypeName, progTypeName, MapTypeExt, ProgTypeExt, AttachTypeExt } from '../uapi-ext.js';
+import { pmuType } from '../link/tracefs.js';
+
+/** A probe's answer. */
+export interface Feature {
+  ok: boolean;
+  /** Why not (or a note when ok). */
+  reason?: string;
+}
+
+const cache = new Map<string, Feature>();
+function cached(key: string, f: () => Feature): Feature {
+  let r = cache.get(key);
+  if (!r) {
+    try {
+      r = f();
+    } catch (e) {
+      r = { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+    cache.set(key, r);
+  }
+  return r;
+}
+
+const RET0: Insn[] = [insn(0xb7, 0, 0, 0, 0), insn(0x95)];
+
+/** Load parameters that make the minimal program acceptable for each type. */
+function loadParams(type: number): { expectedAttachType?: number; attachTo?: string; insns?: Insn[]; flags?: number } {
+  switch (type) {
+    case ProgType.CGROUP_SOCK_ADDR:
+      return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT, insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)] };
+    case ProgType.CGROUP_SKB:
+    case ProgType.CGROUP_SOCK:
+    case ProgType.CGROUP_SYSCTL:
+    case ProgType.CGROUP_DEVICE:
+    case ProgType.CGROUP_SOCKOPT:
+      return {
+        expectedAttachType:
+          type === ProgType.CGROUP_SOCKOPT ? AttachType.CGROUP_GETSOCKOPT : type === ProgType.CGROUP_SOCK ? AttachType.CGROUP_INET_SOCK_CREATE : undefined,
+        insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)],
+      };
+    case ProgType.SK_LOOKUP:
+      return { expectedAttachType: AttachType.SK_LOOKUP };
+    case ProgType.TRACING:
+      return { expectedAttachType: AttachType.TRACE_FENTRY, attachTo: 'bpf_fentry_test1' };
+    case ProgType.LSM:
+      return { expectedAttachType: AttachType.LSM_MAC, attachTo: 'file_open' };
+    case ProgType.XDP:
+      return { insns: [insn(0xb7, 0, 0, 0, 2), insn(0x95)] };
+    case ProgType.SYSCALL:
+      return { flags: 16 /* BPF_F_SLEEPABLE */ };
+    case ProgTypeExt.NETFILTER:
+      return { expectedAttachType: AttachTypeExt.NETFILTER, insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)] };
+  }
+  return {};
+}
+
+/** Can programs of this type be loaded? (EPERM answers "refused", EINVAL "unknown to this kernel".) */
+export function probeProgType(type: number): Feature {
+  return cached(`prog:${type}`, () => {
+    if (type === ProgType.EXT || type === ProgType.STRUCT_OPS) {
+      return { ok: false, reason: `${progTypeName(type)} programs need a target (not probed)` };
+    }
+    const p = loadParams(type);
+    try {
+      const prog = loadInsns(type, p.insns ?? RET0, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' });
+      prog.close();
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof KernelError) return { ok: false, reason: `${progTypeName(type)}: ${e.errnoName}${e.errnoName === 'EPERM' ? ' (refused by this kernel)' : e.errnoName === 'EINVAL' ? ' (not supported by this kernel)' : ''}: ${e.message}` };
+      throw e;
+    }
+  });
+}
+
+function mapParams(type: number): { keySize: number; valueSize: number; maxEntries: number; flags?: number; mapExtra?: bigint; inner?: boolean } {
+  switch (type) {
+    case MapType.RINGBUF:
+    case MapTypeExt.USER_RINGBUF:
+      return { keySize: 0, valueSize: 0, maxEntries: 4096 };
+    case MapType.QUEUE:
+    case MapType.STACK:
+      return { keySize: 0, valueSize: 4, maxEntries: 1 };
+    case MapType.BLOOM_FILTER:
+      return { keySize: 0, valueSize: 4, maxEntries: 1, mapExtra: 3n };
+    case MapType.LPM_TRIE:
+      return { keySize: 8, valueSize: 4, maxEntries: 1, flags: 1 };
+    case MapType.STACK_TRACE:
+      return { keySize: 4, valueSize: 8, maxEntries: 1 };
+    case MapType.CGROUP_STORAGE:
+    case MapType.PERCPU_CGROUP_STORAGE:
+      return { keySize: 16, valueSize: 8, maxEntries: 0 };
+    case MapType.SK_STORAGE:
+    case MapType.INODE_STORAGE:
+    case MapType.TASK_STORAGE:
+    case MapTypeExt.CGRP_STORAGE:
+      return { keySize: 4, valueSize: 8, maxEntries: 0, flags: 1 };
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS:
+      return { keySize: 4, valueSize: 4, maxEntries: 1, inner: true };
+    case MapType.STRUCT_OPS:
+      return { keySize: 4, valueSize: 4, maxEntries: 1 };
+    case MapTypeExt.ARENA:
+      return { keySize: 0, valueSize: 0, maxEntries: 1, flags: 1024 };
+    case MapType.DEVMAP:
+    case MapType.DEVMAP_HASH:
+    case MapType.CPUMAP:
+    case MapType.XSKMAP:
+    case MapType.SOCKMAP:
+    case MapType.SOCKHASH:
+    case MapType.REUSEPORT_SOCKARRAY:
+      return { keySize: 4, valueSize: type === MapType.REUSEPORT_SOCKARRAY ? 8 : 4, maxEntries: 1 };
+  }
+  return { keySize: 4, valueSize: 4, maxEntries: 1 };
+}
+
+/** Can maps of this type be created? Storage maps need BTF and are reported as such when they fail for that. */
+export function probeMapType(type: number): Feature {
+  return cached(`map:${type}`, () => {
+    const p = mapParams(type);
+    try {
+      const inner = p.inner ? { name: 'in', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 } : undefined;
+      const m = KernelMap.create({ name: 'bpfkit_probe', type, keySize: p.keySize, valueSize: p.valueSize, maxEntries: p.maxEntries, flags: p.flags ?? 0, mapExtra: p.mapExtra, inner });
+      m.close();
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      // Storage / struct_ops maps require BTF key/value types: creation reaching the BTF check means the type exists.
+      if ([MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapTypeExt.CGRP_STORAGE, MapType.STRUCT_OPS].includes(type as never) && e.errnoName === 'EINVAL') {
+        return { ok: true, reason: 'exists (needs BTF key/value types to create)' };
+      }
+      return { ok: false, reason: `${mapTypeName(type)}: ${e.message}` };
+    }
+  });
+}
+
+/** Can a program of `progType` call helper `helperId`? (Loads a call with zeroed args; "unknown func" = no.) */
+export function probeHelper(progType: number, helperId: number): Feature {
+  return cached(`helper:${progType}:${helperId}`, () => {
+    const p = loadParams(progType);
+    const code: Insn[] = [];
+    for (let r = 1; r <= 5; r++) code.push(insn(0xb7, r, 0, 0, 0));
+    code.push(insn(0x85, 0, 0, 0, helperId), insn(0xb7, 0, 0, 0, progType === ProgType.XDP ? 2 : 0), insn(0x95));
+    const name = helperById(helperId)?.fullName ?? `helper ${helperId}`;
+    try {
+      loadInsns(progType, code, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' }).close();
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      const log = e.log ?? '';
+      if (/invalid func|unknown func|cannot (?:call|use) helper|program of this type cannot use helper/.test(log)) {
+        return { ok: false, reason: `${name} not available to ${progTypeName(progType)} programs` };
+      }
+      if (e.errnoName === 'EPERM' || (e.errnoName === 'EINVAL' && !log)) return { ok: false, reason: `cannot probe: ${e.message}` };
+      // Rejected for its zero arguments: the helper itself exists for this type.
+      return { ok: true };
+    }
+  });
+}
+
+/** kprobes (perf kprobe PMU and a successful kprobe perf_event_open on a common function). */
+export function kprobes(): Feature {
+  return cached('kprobes', () => {
+    const type = pmuType('kprobe');
+    if (type === undefined) return { ok: false, reason: 'this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES/KPROBE_EVENTS off)' };
+    try {
+      const fd = perfEventOpen({ type, config1: 'do_sys_openat2', samplePeriod: 1, flags: PerfAttrFlag.disabled, cpu: 0 });
+      void fd.closeAsync();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: `kprobe perf_event_open failed: ${(e as Error).message}` };
+    }
+  });
+}
+
+/** uprobes (perf uprobe PMU). */
+export function uprobes(): Feature {
+  return cached('uprobes', () =>
+    pmuType('uprobe') === undefined ? { ok: false, reason: 'this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS off)' } : { ok: true },
+  );
+}
+
+/** fentry/fexit (loads a TRACING program on bpf_fentry_test1). */
+export function fentry(): Feature {
+  return cached('fentry', () => {
+    const f = probeProgType(ProgType.TRACING);
+    return f.ok ? f : { ok: false, reason: `fentry/fexit unavailable: ${f.reason}` };
+  });
+}
+
+/** BPF LSM programs. */
+export function lsm(): Feature {
+  return cached('lsm', () => {
+    const f = probeProgType(ProgType.LSM);
+    return f.ok ? f : { ok: false, reason: `LSM programs unavailable: ${f.reason}` };
+  });
+}
+
+/** tp_btf (TRACING program with attach type TRACE_RAW_TP on sys_enter). */
+export function tpBtf(): Feature {
+  return cached('tp_btf', () => {
+    try {
+      attachBtfId(AttachType.TRACE_RAW_TP, 'sys_enter');
+      loadInsns(ProgType.TRACING, RET0, { expectedAttachType: AttachType.TRACE_RAW_TP, attachTo: 'sys_enter', name: 'bpfkit_probe' }).close();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: `tp_btf unavailable: ${(e as Error).message}` };
+    }
+  });
+}
+
+/** Software perf events (SW_CPU_CLOCK) for sampling programs. */
+export function perfEvents(): Feature {
+  return cached('perf', () => {
+    try {
+      const fd = perfEventOpen({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, sampleFreq: 1, flags: PerfAttrFlag.disabled, cpu: 0 });
+      fd.close();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: `perf_event_open(SW_CPU_CLOCK) failed: ${(e as Error).message}` };
+    }
+  });
+}
+
+/** Tracepoints through tracefs (mounted when absent). */
+export function tracepoints(): Feature {
+  return cached('tracepoints', () => {
+    for (const p of ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events']) if (existsSync(p)) return { ok: true };
+    return { ok: true, reason: 'tracefs not mounted yet (bpfkit mounts it at /sys/kernel/tracing when attaching)' };
+  });
+}
+
+/** The cgroup v2 mount point, or undefined. */
+export function cgroup2Root(): string | undefined {
+  try {
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, mnt, fstype] = line.split(' ');
+      if (fstype === 'cgroup2' && mnt) return mnt;
+    }
+  } catch {
+    /* none */
+  }
+  return undefined;
+}
+
+/** cgroup v2 availability. */
+export function cgroupV2(): Feature {
+  return cached('cgroup2', () => (cgroup2Root() ? { ok: true, reason: cgroup2Root() } : { ok: false, reason: 'no cgroup2 file system mounted' }));
+}
+
+/** bpffs mounted at /sys/fs/bpf. */
+export function bpffs(): Feature {
+  return cached('bpffs', () => (fsMagic('/sys/fs/bpf') === FsMagic.BPF ? { ok: true } : { ok: true, reason: 'bpffs not mounted yet (mounted on first pin)' }));
+}
+
+/** Everything at once, for `bpfkit feature probe`. */
+export function probeAll(opts: { helpersFor?: number[] } = {}): {
+  progTypes: Record<string, Feature>;
+  mapTypes: Record<string, Feature>;
+  attach: Record<string, Feature>;
+  helpers: Record<string, Record<string, Feature>>;
+} {
+  const progTypes: Record<string, Feature> = {};
+  for (const v of new Set(Object.values(ProgTypeExt))) if (v !== 0) progTypes[progTypeName(v)] = probeProgType(v);
+  const mapTypes: Record<string, Feature> = {};
+  for (const v of new Set(Object.values(MapTypeExt))) if (v !== 0) mapTypes[mapTypeName(v)] = probeMapType(v);
+  const attach: Record<string, Feature> = {
+    kprobe: kprobes(),
+    uprobe: uprobes(),
+    tracepoint: tracepoints(),
+    tp_btf: tpBtf(),
+    fentry: fentry(),
+    lsm: lsm(),
+    perf_event: perfEvents(),
+    cgroup2: cgroupV2(),
+    bpffs: bpffs(),
+  };
+  const helpers: Record<string, Record<string, Feature>> = {};
+  for (const t of opts.helpersFor ?? []) {
+    const row: Record<string, Feature> = {};
+    for (let id = 1; id < 250; id++) {
+      const h = helperById(id);
+      if (!h) continue;
+      row[h.fullName] = probeHelper(t, id);
+    }
+    helpers[progTypeName(t)] = row;
+  }
+  return { progTypes, mapTypes, attach, helpers };
+}

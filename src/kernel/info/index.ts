@@ -1,0 +1,3 @@
+/** Views of kernel objects: info by fd, walking ids, run statistics. */
+export * from './info.js';
+export * from './ids.js';

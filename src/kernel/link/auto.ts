@@ -1,0 +1,107 @@
+/**
+ * Attaching a program by what its ELF section says (libbpf's auto-attach): tracepoints, raw tracepoints,
+ * tp_btf / fentry / fexit / LSM, kprobes / ksyscalls / kprobe.multi, uprobes (`uprobe/<binary>:<symbol>`),
+ * iterators; network and cgroup programs need a target from the caller (interface, cgroup path, socket).
+ */
+import { KernelError } from '../../errors.js';
+import { classifySection } from '../../elf/sections.js';
+import { ProgType } from '../../isa/uapi.js';
+import type { KernelProgram } from '../load/program.js';
+import { AttachTypeExt, progTypeName } from '../uapi-ext.js';
+import { attachCgroup } from './cgroup.js';
+import { attachIter } from './iter.js';
+import { attachKprobe, attachKprobeMulti, attachKsyscall } from './kprobe.js';
+import type { Link } from './link.js';
+import { attachPerfEvent } from './perf-event.js';
+import { attachRawTracepoint } from './raw-tracepoint.js';
+import { attachSkLookup } from './sk-lookup.js';
+import { attachSocketFilter } from './socket-filter.js';
+import { attachTcx } from './tcx.js';
+import { attachTracepoint } from './tracepoint.js';
+import { attachTracing } from './tracing.js';
+import { attachUprobe } from './uprobe.js';
+import { attachXdp } from './xdp.js';
+
+/** Targets for programs whose section does not say where to attach. */
+export interface AttachTargets {
+  /** Interface for XDP and tc programs. */
+  iface?: string;
+  /** cgroup v2 directory for cgroup programs. */
+  cgroup?: string;
+  /** Socket fd for socket filters. */
+  socketFd?: number;
+  /** Sampling frequency for perf_event programs. */
+  frequency?: number;
+  /** Process id for uprobes. */
+  pid?: number;
+  xdpMode?: 'auto' | 'native' | 'generic';
+}
+
+function need<T>(v: T | undefined, what: string, prog: KernelProgram): T {
+  if (v === undefined) throw new KernelError('attach', 22, 'EINVAL', { detail: prog.name, hint: `this ${progTypeName(prog.type)} program needs ${what}` });
+  return v;
+}
+
+/** Attach a program loaded from an ELF section, working out how from the section name. */
+export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Link {
+  const section = prog.spec?.section ?? '';
+  const info = classifySection(section);
+  const to = prog.spec?.attachTo ?? info?.attachTo;
+  const kind = info?.def.attach ?? 'none';
+  switch (kind) {
+    case 'tracepoint': {
+      const [cat, name] = need(to, 'a tracepoint category/name', prog).split('/');
+      return attachTracepoint(prog, cat!, need(name, 'a tracepoint name (tracepoint/<category>/<name>)', prog));
+    }
+    case 'raw_tracepoint':
+      return attachRawTracepoint(prog, need(to, 'a raw tracepoint name', prog));
+    case 'btf':
+      return attachTracing(prog);
+    case 'iter':
+      return attachIter(prog);
+    case 'kprobe':
+    case 'kretprobe': {
+      const target = need(to, 'a kernel function', prog);
+      const [sym, off] = target.split('+');
+      return attachKprobe(prog, sym!, { retprobe: kind === 'kretprobe', offset: off ? Number(off) : 0 });
+    }
+    case 'ksyscall':
+    case 'kretsyscall':
+      return attachKsyscall(prog, need(to, 'a syscall name', prog), { retprobe: kind === 'kretsyscall' });
+    case 'kprobe.multi':
+    case 'kretprobe.multi':
+      return attachKprobeMulti(prog, need(to, 'kernel function names', prog).split(','), { retprobe: kind === 'kretprobe.multi' });
+    case 'uprobe':
+    case 'uretprobe': {
+      const target = need(to, 'binary:function', prog);
+      const i = target.lastIndexOf(':');
+      if (i < 0) throw new KernelError('attach', 22, 'EINVAL', { detail: prog.name, hint: `uprobe target ${target} is not binary:function` });
+      const fn = target.slice(i + 1);
+      const [sym, off] = fn.split('+');
+      return attachUprobe(prog, { binary: target.slice(0, i), symbol: sym || undefined, offset: off ? Number(off) : undefined, pid: t.pid, retprobe: kind === 'uretprobe' });
+    }
+  }
+  switch (prog.type) {
+    case ProgType.XDP:
+      return attachXdp(prog, need(t.iface, 'an interface (--iface)', prog), { mode: t.xdpMode });
+    case ProgType.SCHED_CLS: {
+      const egress = prog.expectedAttachType === AttachTypeExt.TCX_EGRESS || /egress/.test(section);
+      return attachTcx(prog, need(t.iface, 'an interface (--iface)', prog), egress ? 'egress' : 'ingress');
+    }
+    case ProgType.CGROUP_SKB:
+    case ProgType.CGROUP_SOCK:
+    case ProgType.CGROUP_SOCK_ADDR:
+    case ProgType.CGROUP_SOCKOPT:
+    case ProgType.CGROUP_SYSCTL:
+    case ProgType.CGROUP_DEVICE:
+    case ProgType.SOCK_OPS:
+      return attachCgroup(prog, need(t.cgroup, 'a cgroup v2 directory (--cgroup)', prog), prog.expectedAttachType ?? info?.expectedAttachType);
+    case ProgType.SOCKET_FILTER:
+      return attachSocketFilter(prog, need(t.socketFd, 'a socket fd', prog));
+    case ProgType.SK_LOOKUP:
+      return attachSkLookup(prog);
+    case ProgType.PERF_EVENT:
+      return attachPerfEvent(prog, { frequency: t.frequency });
+  }
+  throw new KernelError('attach', 95, 'EOPNOTSUPP', { detail: `${prog.name} (${section || progTypeName(prog.type)})`, hint: 'bpfkit does not know how to attach this program type automatically' });
+}

@@ -1,0 +1,2 @@
+/** Perf event array reader. */
+export * from './reader.js';

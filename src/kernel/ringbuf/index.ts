@@ -1,0 +1,2 @@
+/** Ring buffer consumer. */
+export * from './reader.js';
