@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { probeAll } from '../kernel/features/probe.js';
-import { progTypeByName } from '../kernel/uapi-ext.js';
+import { progTypeByName } from '../isa/names.js';
 import { printJson, printTable } from './prog.js';
 
 /** Register `feature`. */

@@ -20,6 +20,13 @@ export function buildProgram(): Command {
 
 /** Run the CLI with the given argv (without `node` and the script). Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // A closed pipe (`bpfkit ... | head`) ends the command quietly, as for any Unix tool.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   const debug = argv.includes('--debug');
   try {

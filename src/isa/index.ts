@@ -3,3 +3,4 @@ export * from './opcodes.js';
 export * from './insn.js';
 export * from './helpers.js';
 export * from './uapi.js';
+export * from './names.js';

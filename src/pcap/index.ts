@@ -1,0 +1,2 @@
+/** Capture files (pcap and pcapng), read and written. */
+export * from './pcap.js';
