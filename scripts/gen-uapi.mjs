@@ -35,15 +35,17 @@ if (!check && existsSync('/sys/kernel/btf/vmlinux')) {
 
 const values = new Map(); // name -> number (all enumerators and simple #defines, in order)
 function evalExpr(expr) {
-  const e = expr.replace(/\b(\d+)U?L{0,2}\b/g, '$1').replace(/\b0x([0-9a-fA-F]+)U?L{0,2}\b/g, '0x$1').replace(/\(__u64\)|\(__u32\)/g, '');
-  const js = e.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (id) => {
-    if (/^0x/.test(id)) return id;
-    if (!values.has(id)) throw new Error(`unknown ${id}`);
-    return `(${values.get(id)})`;
+  // Evaluated in BigInt so 64-bit flags (`0xfffffULL << 32`) keep their value.
+  const e = expr.replace(/\(__u64\)|\(__u32\)/g, '');
+  const js = e.replace(/\b(0x[0-9a-fA-F]+|\d+)(?:U?L{0,2})\b|[A-Za-z_][A-Za-z0-9_]*/g, (tok, num) => {
+    if (num !== undefined) return `${num}n`;
+    if (!values.has(tok)) throw new Error(`unknown ${tok}`);
+    return `(${values.get(tok)}n)`;
   });
-  if (!/^[\s0-9a-fA-Fx()<>|&~+\-*]+$/.test(js)) throw new Error(`bad expr ${expr}`);
+  if (!/^[\s0-9a-fA-Fxn()<>|&~+\-*]+$/.test(js)) throw new Error(`bad expr ${expr}`);
   const v = Function(`return (${js});`)();
-  return typeof v === 'number' ? v : NaN;
+  if (typeof v !== 'bigint') return NaN;
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 const named = new Map(); // enum name -> [[enumerator, value]]
@@ -67,7 +69,7 @@ for (const m of noComments.matchAll(enumRe)) {
     }
     values.set(name, v);
     entries.push([name, v]);
-    next = v + 1;
+    next = typeof v === 'bigint' ? v + 1n : v + 1;
   }
   if (m[1]) named.set(m[1], entries);
 }
@@ -92,12 +94,16 @@ for (const m of noComments.matchAll(/^#define\s+(BPF_[A-Z0-9_]+|XDP_[A-Z0-9_]+)\
   }
 }
 
+function lit(v) {
+  return typeof v === 'bigint' ? `${v}n` : String(v);
+}
+
 function block(tsName, enumName, prefix, doc) {
   const entries = named.get(enumName);
   if (!entries) throw new Error(`enum ${enumName} not found`);
   const lines = entries
     .filter(([n]) => n.startsWith(prefix) && !n.startsWith('__'))
-    .map(([n, v]) => `  ${n.slice(prefix.length)}: ${v},`);
+    .map(([n, v]) => `  ${n.slice(prefix.length)}: ${lit(v)},`);
   return `/** ${doc} (\`enum ${enumName}\`). */\nexport const ${tsName} = {\n${lines.join('\n')}\n} as const;\n`;
 }
 
@@ -120,7 +126,28 @@ const flagNames = [...values.keys()].filter(
   (n) => /^(BPF_F_|BPF_ANY$|BPF_NOEXIST$|BPF_EXIST$|BPF_OBJ_NAME_LEN$|BPF_TAG_SIZE$|BPF_TCX_|BPF_RB_|BPF_RINGBUF_|XDP_FLAGS_|BPF_SOCK_OPS_|BPF_FIB_|BPF_DEVCG_|BPF_MTU_CHK|BPF_LOCAL_STORAGE_|BPF_BUILD_ID_SIZE$|BPF_SK_LOOKUP_F_|BPF_LOAD_HDR_OPT|BPF_WRITE_HDR|BPF_CSUM_LEVEL|BPF_ADJ_ROOM|BPF_HDR_START|BPF_LWT_ENCAP|BPF_CGROUP_ITER|BPF_MAX_LOOPS$|BPF_PSEUDO_)/.test(n),
 );
 uapi += `/** Flags and limits from anonymous enums and #defines, by their UAPI name. */\nexport const Uapi = {\n${flagNames
-  .map((n) => `  ${n}: ${values.get(n)},`)
+  .map((n) => `  ${n}: ${lit(values.get(n))},`)
+  .join('\n')}\n} as const;\n`;
+
+// Networking constants the helpers and contexts need (TC verdicts, ethertypes), from their own UAPI headers.
+const netHeaders = ['/usr/include/linux/pkt_cls.h', '/usr/include/linux/if_ether.h'].filter((h) => existsSync(h));
+const net = [];
+for (const h of netHeaders) {
+  const text = readFileSync(h, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  for (const m of text.matchAll(/^#define\s+((?:TC_ACT_|ETH_P_|ETH_HLEN|ETH_ALEN|ETH_ZLEN|ETH_DATA_LEN|ETH_FRAME_LEN)[A-Z0-9_]*)\s+(.+)$/gm)) {
+    try {
+      const v = evalExpr(m[2].trim());
+      if (Number.isFinite(v) || typeof v === 'bigint') {
+        values.set(m[1], v);
+        net.push(m[1]);
+      }
+    } catch {
+      /* not a plain number */
+    }
+  }
+}
+uapi += `\n/** TC verdicts (linux/pkt_cls.h) and Ethernet constants (linux/if_ether.h). */\nexport const NetConst = {\n${net
+  .map((n) => `  ${n}: ${lit(values.get(n))},`)
   .join('\n')}\n} as const;\n`;
 
 // Helpers: ids from __BPF_FUNC_MAPPER, prototypes from the doc comment.
