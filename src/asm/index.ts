@@ -1,7 +1,7 @@
 /**
  * The eBPF assembler and disassembler: two syntaxes (uBPF / bpf_conformance, and LLVM / kernel verifier
- * log), a formatter byte-for-byte compatible with LLVM 14's `llvm-objdump -d`, a verifier-log formatter,
- * and a reader for bpf_conformance .data files.
+ * log), a formatter byte-for-byte compatible with LLVM 14's `llvm-objdump -d` and a verifier-log formatter.
+ * (bpf_conformance `.data` files are read by src/conformance's `parseConformanceTest`.)
  */
 import { Class, JMP_OPS, JmpOp, PseudoCall, Source, opClass, opJmp, opSource, type Insn } from '../isa/index.js';
 import type { AssembledProgram } from './builder.js';
@@ -25,7 +25,6 @@ export {
   type SectionSymbol,
   type Symbolizer,
 } from './llvm-objdump.js';
-export { parseConformanceData, DATA_SECTIONS, type ConformanceData } from './datafile.js';
 export { parseIntLiteral, type IntLiteral } from './numbers.js';
 
 /** Assembler syntaxes. */

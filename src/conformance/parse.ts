@@ -36,8 +36,8 @@ type Section = (typeof SECTIONS)[number];
 export function parseConformanceTest(text: string, file: string): ConformanceTest {
   const lines = text.split(/\r?\n/);
   const t: ConformanceTest = { file };
-  const fail = (line: number, reason: string): never => {
-    throw new AsmError(reason, { file, line });
+  const fail = (line: number, reason: string, column?: number): never => {
+    throw new AsmError(reason, column === undefined ? { file, line } : { file, line, column });
   };
   if (text.trim() === '') fail(1, 'empty test file');
   let section: Section | undefined;
@@ -54,7 +54,11 @@ export function parseConformanceTest(text: string, file: string): ConformanceTes
     if (m) {
       const body = m[1]!.replace(/\s*#.*$/, '');
       const name = SECTIONS.find((s) => body === s || body.startsWith(s + ' ')) as Section | undefined;
-      if (!name || (name !== 'error' && body !== name)) fail(lineNo, `unknown directive '-- ${m[1]}'`);
+      if (!name || (name !== 'error' && body !== name)) {
+        // Worded and located as the uBPF assembler reports a `--` line inside asm text.
+        const trimmed = full.trimStart();
+        fail(lineNo, `unknown directive ${trimmed.replace(/\s*[#;].*$/, '').trimEnd()}`, full.length - trimmed.length + 1);
+      }
       section = name;
       if (name === 'asm') {
         if (t.asmLine !== undefined) fail(lineNo, 'second -- asm section');

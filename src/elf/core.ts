@@ -3,25 +3,23 @@
  * the section is split into programs, so record offsets stay section-relative) with src/btf's
  * `applyCoreRelocations`, against a target BTF such as the running kernel's vmlinux.
  */
-import { Btf } from '../btf/btf.js';
-import { parseBtfExt } from '../btf/ext.js';
+import type { Btf } from '../btf/btf.js';
+import type { BtfExt, CoreRelo } from '../btf/ext.js';
 import { applyCoreRelocations, type CoreResult } from '../btf/core.js';
 import type { Insn } from '../isa/insn.js';
 
 /** A target BTF for CO-RE: vmlinux, or vmlinux followed by module BTFs. */
 export type CoreTarget = Btf | readonly Btf[];
 
-/** The object's BTF in src/btf's form and its CO-RE records per section. */
+/** The object's BTF and its CO-RE records per section. */
 export interface CoreContext {
   local: Btf;
-  relos: Map<string, ReturnType<typeof parseBtfExt>['coreRelos'] extends Map<string, infer V> ? V : never>;
+  relos: Map<string, CoreRelo[]>;
 }
 
-/** Parse the object's BTF and .BTF.ext with src/btf (throws BtfError on malformed input). */
-export function coreContext(btfBytes: Uint8Array, extBytes: Uint8Array | undefined): CoreContext {
-  const local = Btf.parse(btfBytes, { name: 'object' });
-  const relos = extBytes ? parseBtfExt(extBytes, local).coreRelos : new Map();
-  return { local, relos };
+/** The CO-RE context of an object from its parsed `.BTF` and `.BTF.ext` (no records without `.BTF.ext`). */
+export function coreContext(local: Btf, ext: BtfExt | undefined): CoreContext {
+  return { local, relos: ext?.coreRelos ?? new Map() };
 }
 
 /**

@@ -42,9 +42,9 @@ export function disassembleObject(obj: LoadedObject): DisasmFunction[] {
       .map((s) => ({ name: s.name, offset: s.value }));
     const symbolize = objdumpSymbolizer(sec.name, syms);
     const lines = new Map<number, SourceLine>();
-    if (obj.btf && obj.btfExt) {
+    if (obj.btfExt) {
       for (const l of obj.btfExt.lineInfo.get(sec.name) ?? []) {
-        if (l.insnOff % 8 === 0 && !lines.has(l.insnOff / 8)) lines.set(l.insnOff / 8, sourceLine(obj.btf, l));
+        if (l.insnOff % 8 === 0 && !lines.has(l.insnOff / 8)) lines.set(l.insnOff / 8, sourceLine(l));
       }
     }
     for (const fn of c.functions) out.push(disassembleFunction(fn, c.insns, sec.data, symbolize, lines, sec.name !== '.text'));

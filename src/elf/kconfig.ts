@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { release } from 'node:os';
 import { ElfError } from '../errors.js';
-import { BtfKind, type BtfShim } from './btf-shim.js';
+import type { Btf } from '../btf/btf.js';
 
 /** A kernel config: `CONFIG_FOO` → raw value text (`y`, `m`, `"str"`, `123`, `0x10`). `n` entries are absent. */
 export type KernelConfig = Map<string, string>;
@@ -67,21 +67,21 @@ export interface KconfigOptions {
  * Lay out and fill the `.kconfig` externs named in the BTF DATASEC `.kconfig`. Returns the map value and each
  * extern's offset. `weakNames` says which externs are weak (from the ELF symbol binding).
  */
-export function buildKconfig(btf: BtfShim, weakNames: Set<string>, opts: KconfigOptions = {}): { value: Uint8Array; externs: KconfigExtern[] } {
-  const ds = btf.findByName('.kconfig').find((t) => t.kind === BtfKind.DATASEC);
-  if (!ds?.vars?.length) return { value: new Uint8Array(0), externs: [] };
+export function buildKconfig(btf: Btf, weakNames: Set<string>, opts: KconfigOptions = {}): { value: Uint8Array; externs: KconfigExtern[] } {
+  const ds = btf.findByName('.kconfig', 'datasec');
+  if (ds?.kind !== 'datasec' || !ds.vars.length) return { value: new Uint8Array(0), externs: [] };
   let config = opts.config;
   const kernelRelease = opts.kernelRelease ?? release();
   const placed: { name: string; typeId: number; offset: number; size: number }[] = [];
   let off = 0;
   for (const v of ds.vars) {
-    const vt = btf.typeById(v.type);
-    if (vt.kind !== BtfKind.VAR) throw new ElfError(`.kconfig entry ${v.type} is not a variable`, { section: '.kconfig' });
-    const size = btf.sizeOf(vt.type);
+    const vt = btf.typeById(v.typeId);
+    if (vt.kind !== 'var') throw new ElfError(`.kconfig entry ${v.typeId} is not a variable`, { section: '.kconfig' });
+    const size = btf.sizeOf(vt.typeId);
     if (size <= 0 || size > 4096) throw new ElfError(`kconfig extern ${vt.name} has size ${size}`, { section: '.kconfig' });
     const align = Math.min(8, size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1);
     off = Math.ceil(off / align) * align;
-    placed.push({ name: vt.name, typeId: vt.type, offset: off, size });
+    placed.push({ name: vt.name, typeId: vt.typeId, offset: off, size });
     off += size;
   }
   const value = new Uint8Array(Math.ceil(off / 8) * 8 || 8);
@@ -110,10 +110,10 @@ export function buildKconfig(btf: BtfShim, weakNames: Set<string>, opts: Kconfig
   return { value, externs };
 }
 
-function writeKconfigValue(btf: BtfShim, typeId: number, name: string, raw: string, view: DataView, off: number, size: number, le: boolean): void {
-  const t = btf.resolve(typeId);
+function writeKconfigValue(btf: Btf, typeId: number, name: string, raw: string, view: DataView, off: number, size: number, le: boolean): void {
+  const t = btf.resolveType(typeId);
   const bad = (why: string) => new ElfError(`kconfig extern ${name}: value '${raw}' ${why}`, { section: '.kconfig' });
-  if (t.kind === BtfKind.ARRAY) {
+  if (t.kind === 'array') {
     // char[N]: a quoted string, NUL-terminated and truncated to fit.
     const m = /^"(.*)"$/.exec(raw);
     if (!m) throw bad('is not a string');
@@ -128,9 +128,9 @@ function writeKconfigValue(btf: BtfShim, typeId: number, name: string, raw: stri
   else if (raw === 'n') v = 0n;
   else if (/^-?(0x[0-9a-fA-F]+|\d+)$/.test(raw)) v = raw.startsWith('-') ? -BigInt(raw.slice(1)) : BigInt(raw);
   else throw bad('is not a number or y/m/n');
-  const isBool = t.kind === BtfKind.INT && ((t.intEncoding ?? 0) & 4) !== 0;
+  const isBool = t.kind === 'int' && t.bool;
   if (isBool && v === 2n) throw bad('(module) does not fit a bool');
-  if (raw === 'm' && t.kind !== BtfKind.ENUM && !isBool && t.kind !== BtfKind.INT) throw bad('does not fit');
+  if (raw === 'm' && t.kind !== 'enum' && t.kind !== 'int') throw bad('does not fit');
   switch (size) {
     case 1:
       view.setUint8(off, Number(BigInt.asUintN(8, v)));

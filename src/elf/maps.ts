@@ -6,7 +6,8 @@
 import { ElfError } from '../errors.js';
 import { MapType, Uapi } from '../isa/uapi.js';
 import type { MapSpec } from '../spec/map.js';
-import { BtfKind, type BtfShim, type ShimType } from './btf-shim.js';
+import type { Btf } from '../btf/btf.js';
+import type { BtfStruct } from '../btf/types.js';
 import { R_BPF, SHF, SHT, STT, type ElfFile, type ElfSection, type ElfSymbol } from './reader.js';
 
 /** A map found in the object, with where its definition lives (to resolve lddw relocations). */
@@ -29,7 +30,7 @@ export function isDataSection(s: ElfSection): boolean {
 }
 
 /** Global data sections as one-entry array maps (`.rodata*` read-only for programs). */
-export function dataSectionMaps(elf: ElfFile, btf?: BtfShim): ObjectMap[] {
+export function dataSectionMaps(elf: ElfFile, btf?: Btf): ObjectMap[] {
   const out: ObjectMap[] = [];
   for (const s of elf.sections) {
     if (!isDataSection(s) || s.size === 0) continue;
@@ -46,7 +47,7 @@ export function dataSectionMaps(elf: ElfFile, btf?: BtfShim): ObjectMap[] {
       contents: [{ key: new Uint8Array(4), value }],
       dataSection: s.name,
     };
-    const ds = btf?.findByName(s.name).find((t) => t.kind === BtfKind.DATASEC);
+    const ds = btf?.findByName(s.name, 'datasec');
     if (ds) spec.btfValueTypeId = ds.id;
     out.push({ spec, shndx: s.index, offset: 0, size: s.size });
   }
@@ -84,21 +85,21 @@ interface Pending {
 }
 
 /** BTF-defined maps in `.maps`. Needs the object's BTF. */
-export function btfMaps(elf: ElfFile, btf: BtfShim): ObjectMap[] {
+export function btfMaps(elf: ElfFile, btf: Btf): ObjectMap[] {
   const sec = elf.section('.maps');
   if (!sec) return [];
-  const ds = btf.findByName('.maps').find((t) => t.kind === BtfKind.DATASEC);
-  if (!ds) throw new ElfError('no BTF DATASEC for .maps', { section: '.maps' });
+  const ds = btf.findByName('.maps', 'datasec');
+  if (ds?.kind !== 'datasec') throw new ElfError('no BTF DATASEC for .maps', { section: '.maps' });
   const out: ObjectMap[] = [];
   const pending: Pending[] = [];
-  for (const v of ds.vars ?? []) {
-    const varType = btf.typeById(v.type);
-    if (varType.kind !== BtfKind.VAR) throw new ElfError(`.maps entry type ${v.type} is not a VAR`, { section: '.maps' });
+  for (const v of ds.vars) {
+    const varType = btf.typeById(v.typeId);
+    if (varType.kind !== 'var') throw new ElfError(`.maps entry type ${v.typeId} is not a VAR`, { section: '.maps' });
     const name = varType.name;
     const sym = elf.symbols.find((s) => s.shndx === sec.index && s.name === name);
     if (!sym) throw new ElfError(`no symbol for map ${name}`, { section: '.maps' });
-    const def = btf.resolve(varType.type);
-    if (def.kind !== BtfKind.STRUCT) throw new ElfError(`map ${name}: definition is not a struct`, { section: '.maps', offset: sym.value });
+    const def = btf.resolveType(varType.typeId);
+    if (def.kind !== 'struct') throw new ElfError(`map ${name}: definition is not a struct`, { section: '.maps', offset: sym.value });
     const { spec, valuesOffset } = parseMapDef(btf, name, def, 0);
     const m: ObjectMap = { spec, shndx: sec.index, offset: sym.value, size: sym.size || def.size };
     out.push(m);
@@ -123,73 +124,68 @@ export function btfMaps(elf: ElfFile, btf: BtfShim): ObjectMap[] {
 }
 
 /** `int (*name)[N]` → N. */
-function uintMember(btf: BtfShim, name: string, member: string, typeId: number): number {
-  const p = btf.resolve(typeId);
-  if (p.kind !== BtfKind.PTR) throw new ElfError(`map ${name}: member ${member} is not __uint() (pointer to array)`, { section: '.maps' });
-  const arr = btf.resolve(p.type);
-  if (arr.kind !== BtfKind.ARRAY) throw new ElfError(`map ${name}: member ${member} is not __uint() (pointer to array)`, { section: '.maps' });
-  return arr.nelems!;
+function uintMember(btf: Btf, name: string, member: string, typeId: number): number {
+  const p = btf.resolveType(typeId);
+  if (p.kind !== 'ptr') throw new ElfError(`map ${name}: member ${member} is not __uint() (pointer to array)`, { section: '.maps' });
+  const arr = btf.resolveType(p.typeId);
+  if (arr.kind !== 'array') throw new ElfError(`map ${name}: member ${member} is not __uint() (pointer to array)`, { section: '.maps' });
+  return arr.nelems;
 }
 
 /** `T *name` → T's id. */
-function typeMember(btf: BtfShim, name: string, member: string, typeId: number): number {
-  const p = btf.resolve(typeId);
-  if (p.kind !== BtfKind.PTR) throw new ElfError(`map ${name}: member ${member} is not __type() (a pointer)`, { section: '.maps' });
-  return p.type;
+function typeMember(btf: Btf, name: string, member: string, typeId: number): number {
+  const p = btf.resolveType(typeId);
+  if (p.kind !== 'ptr') throw new ElfError(`map ${name}: member ${member} is not __type() (a pointer)`, { section: '.maps' });
+  return p.typeId;
 }
 
-function parseMapDef(btf: BtfShim, name: string, def: ShimType, depth: number): { spec: MapSpec; valuesOffset?: number } {
+/** `__uint(member, N)` members of a map definition and the MapSpec field each sets (`map_extra` is a bigint). */
+const UINT_MEMBERS = new Map<string, 'type' | 'maxEntries' | 'flags' | 'numaNode' | 'pinning' | 'keySize' | 'valueSize'>([
+  ['type', 'type'],
+  ['max_entries', 'maxEntries'],
+  ['map_flags', 'flags'],
+  ['numa_node', 'numaNode'],
+  ['pinning', 'pinning'],
+  ['key_size', 'keySize'],
+  ['value_size', 'valueSize'],
+]);
+
+function parseMapDef(btf: Btf, name: string, def: BtfStruct, depth: number): { spec: MapSpec; valuesOffset?: number } {
   if (depth > 2) throw new ElfError(`map ${name}: map-in-map nesting too deep`, { section: '.maps' });
   const spec: MapSpec = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0 };
   let valuesOffset: number | undefined;
-  for (const m of def.members ?? []) {
+  for (const m of def.members) {
+    const field = UINT_MEMBERS.get(m.name);
+    if (field) {
+      spec[field] = uintMember(btf, name, m.name, m.typeId);
+      continue;
+    }
     switch (m.name) {
-      case 'type':
-        spec.type = uintMember(btf, name, m.name, m.type);
-        break;
-      case 'max_entries':
-        spec.maxEntries = uintMember(btf, name, m.name, m.type);
-        break;
-      case 'map_flags':
-        spec.flags = uintMember(btf, name, m.name, m.type);
-        break;
-      case 'numa_node':
-        spec.numaNode = uintMember(btf, name, m.name, m.type);
-        break;
-      case 'pinning':
-        spec.pinning = uintMember(btf, name, m.name, m.type);
-        break;
       case 'map_extra':
-        spec.mapExtra = BigInt(uintMember(btf, name, m.name, m.type));
-        break;
-      case 'key_size':
-        spec.keySize = uintMember(btf, name, m.name, m.type);
-        break;
-      case 'value_size':
-        spec.valueSize = uintMember(btf, name, m.name, m.type);
+        spec.mapExtra = BigInt(uintMember(btf, name, m.name, m.typeId));
         break;
       case 'key': {
-        const id = typeMember(btf, name, m.name, m.type);
+        const id = typeMember(btf, name, m.name, m.typeId);
         spec.btfKeyTypeId = id;
         spec.keySize = btf.sizeOf(id);
         break;
       }
       case 'value': {
-        const id = typeMember(btf, name, m.name, m.type);
+        const id = typeMember(btf, name, m.name, m.typeId);
         spec.btfValueTypeId = id;
         spec.valueSize = btf.sizeOf(id);
         break;
       }
       case 'values': {
         // __array(values, T): `typeof(T) *values[]` — an array of pointers, zero elements.
-        const arr = btf.resolve(m.type);
-        if (arr.kind !== BtfKind.ARRAY) throw new ElfError(`map ${name}: values is not an array`, { section: '.maps' });
-        const ptr = btf.resolve(arr.elemType!);
-        if (ptr.kind !== BtfKind.PTR) throw new ElfError(`map ${name}: values is not an array of pointers`, { section: '.maps' });
-        const inner = btf.resolve(ptr.type);
-        if (inner.kind === BtfKind.STRUCT) {
+        const arr = btf.resolveType(m.typeId);
+        if (arr.kind !== 'array') throw new ElfError(`map ${name}: values is not an array`, { section: '.maps' });
+        const ptr = btf.resolveType(arr.typeId);
+        if (ptr.kind !== 'ptr') throw new ElfError(`map ${name}: values is not an array of pointers`, { section: '.maps' });
+        const inner = btf.resolveType(ptr.typeId);
+        if (inner.kind === 'struct') {
           spec.inner = parseMapDef(btf, `${name}.inner`, inner, depth + 1).spec;
-        } else if (inner.kind !== BtfKind.FUNC_PROTO) {
+        } else if (inner.kind !== 'func_proto') {
           throw new ElfError(`map ${name}: values must point to a map definition or a function`, { section: '.maps' });
         }
         valuesOffset = m.bitOffset / 8;

@@ -7,7 +7,8 @@ import { BpfkitError, BtfError, ElfError } from '../errors.js';
 import { MapType, Uapi } from '../isa/uapi.js';
 import type { MapSpec } from '../spec/map.js';
 import type { ObjectSpec, ProgramSpec, SourceLine } from '../spec/program.js';
-import { BtfShim, parseBtfExtShim, type BtfExtShim } from './btf-shim.js';
+import { Btf } from '../btf/btf.js';
+import { parseBtfExt, type BtfExt, type LineInfo } from '../btf/ext.js';
 import { codeSections, type CodeSection } from './functions.js';
 import { buildKconfig, type KconfigOptions } from './kconfig.js';
 import { linkProgram, type LinkedProgram } from './link.js';
@@ -15,7 +16,7 @@ import { btfMaps, dataSectionMaps, legacyMaps, type ObjectMap } from './maps.js'
 import { fixupBtf } from './btf-fixup.js';
 import { EM_BPF, SHN, STB, parseElf, type ElfFile } from './reader.js';
 import { classifySection } from './sections.js';
-import { applyCore, coreContext, type CoreContext, type CoreTarget } from './core.js';
+import { applyCore, coreContext, type CoreTarget } from './core.js';
 import type { CoreResult } from '../btf/core.js';
 
 /** Options for `loadObjectSpec`. */
@@ -39,8 +40,10 @@ export interface ProgramBtfExt {
 export interface LoadedObject {
   spec: ObjectSpec;
   elf: ElfFile;
-  btf?: BtfShim;
-  btfExt?: BtfExtShim;
+  /** The object's `.BTF` (the same instance as `spec.btf`). */
+  btf?: Btf;
+  /** The object's `.BTF.ext` (func_info, line_info, CO-RE relocations per section). */
+  btfExt?: BtfExt;
   /** Executable sections as in the file (before linking), CO-RE applied if a target was given. */
   code: CodeSection[];
   /** Maps with their definition locations. */
@@ -77,9 +80,9 @@ function loadObjectInner(bytes: Uint8Array, opts: LoadObjectOptions): LoadedObje
   if (elf.type !== 1) throw new ElfError(`ELF type ${elf.type} is not a relocatable object`, { offset: 16 });
 
   const btfSec = elf.section('.BTF');
-  const btf = btfSec ? BtfShim.parse(btfSec.data) : undefined;
+  const btf = btfSec ? Btf.parse(btfSec.data, { name: 'object' }) : undefined;
   const extSec = elf.section('.BTF.ext');
-  const btfExt = btf && extSec ? parseBtfExtShim(extSec.data, btf) : undefined;
+  const btfExt = btf && extSec ? parseBtfExt(extSec.data, btf) : undefined;
 
   const license = cString(elf, 'license') ?? '';
   const versionSec = elf.section('version');
@@ -122,8 +125,7 @@ function loadObjectInner(bytes: Uint8Array, opts: LoadObjectOptions): LoadedObje
   // Code: decode, apply CO-RE per section, split and link.
   const code = codeSections(elf);
   const core = new Map<string, CoreResult[]>();
-  let ctx: CoreContext | undefined;
-  if (btfSec) ctx = coreContext(btfSec.data, extSec?.data);
+  const ctx = btf ? coreContext(btf, btfExt) : undefined;
   if (opts.targetBtf && ctx) {
     for (const c of code) {
       if (!ctx.relos.get(c.section.name)?.length) continue;
@@ -153,9 +155,9 @@ function loadObjectInner(bytes: Uint8Array, opts: LoadObjectOptions): LoadedObje
       if (info?.attachTo) p.attachTo = info.attachTo;
       if (info?.flags) p.flags = info.flags;
       if (kernelVersion !== undefined) p.kernelVersion = kernelVersion;
-      if (btf && btfExt) {
+      if (btfExt) {
         p.btfExt = programBtfExt(linked, btfExt);
-        p.lines = programLines(linked, btf, btfExt);
+        p.lines = programLines(linked, btfExt);
       }
       programs.push(p);
     }
@@ -164,7 +166,7 @@ function loadObjectInner(bytes: Uint8Array, opts: LoadObjectOptions): LoadedObje
   const spec: ObjectSpec = { programs, maps: maps.map((m) => m.spec), license };
   if (kernelVersion !== undefined) spec.kernelVersion = kernelVersion;
   if (btf) {
-    spec.btf = ctx?.local;
+    spec.btf = btf;
     spec.btfRaw = fixupBtf(btf, elf, kconfig.externs);
   }
   return { spec, elf, btf, btfExt, code, maps, core };
@@ -178,20 +180,23 @@ function cString(elf: ElfFile, name: string): string | undefined {
   return new TextDecoder().decode(s.data.subarray(0, end < 0 ? s.data.length : end));
 }
 
-/** func_info and line_info of a linked program, in instruction units. */
-function programBtfExt(linked: LinkedProgram, ext: BtfExtShim): ProgramBtfExt {
-  const out: ProgramBtfExt = { funcInfoRecSize: ext.funcInfoRecSize, funcInfo: [], lineInfoRecSize: ext.lineInfoRecSize, lineInfo: [] };
+/** Records of a `.BTF.ext` table inside each function placed in `linked`, with their instruction index there. */
+function* placedRecords<T extends { insnOff: number }>(linked: LinkedProgram, table: Map<string, T[]>): Generator<[T, number]> {
   for (const { fn, at } of linked.placed) {
     const lo = fn.start * 8;
     const hi = (fn.start + fn.length) * 8;
-    for (const f of ext.funcInfo.get(fn.section.name) ?? []) {
-      if (f.insnOff >= lo && f.insnOff < hi) out.funcInfo.push({ insnOff: at + (f.insnOff - lo) / 8, typeId: f.typeId });
+    for (const r of table.get(fn.section.name) ?? []) {
+      if (r.insnOff >= lo && r.insnOff < hi) yield [r, at + (r.insnOff - lo) / 8];
     }
-    for (const l of ext.lineInfo.get(fn.section.name) ?? []) {
-      if (l.insnOff >= lo && l.insnOff < hi) {
-        out.lineInfo.push({ insnOff: at + (l.insnOff - lo) / 8, fileNameOff: l.fileNameOff, lineOff: l.lineOff, lineCol: (l.line << 10) | l.column });
-      }
-    }
+  }
+}
+
+/** func_info and line_info of a linked program, in instruction units. */
+function programBtfExt(linked: LinkedProgram, ext: BtfExt): ProgramBtfExt {
+  const out: ProgramBtfExt = { funcInfoRecSize: ext.funcInfoRecSize, funcInfo: [], lineInfoRecSize: ext.lineInfoRecSize, lineInfo: [] };
+  for (const [f, pc] of placedRecords(linked, ext.funcInfo)) out.funcInfo.push({ insnOff: pc, typeId: f.typeId });
+  for (const [l, pc] of placedRecords(linked, ext.lineInfo)) {
+    out.lineInfo.push({ insnOff: pc, fileNameOff: l.fileNameOff, lineOff: l.lineOff, lineCol: (l.line << 10) | l.column });
   }
   out.funcInfo.sort((a, b) => a.insnOff - b.insnOff);
   out.lineInfo.sort((a, b) => a.insnOff - b.insnOff);
@@ -199,23 +204,15 @@ function programBtfExt(linked: LinkedProgram, ext: BtfExtShim): ProgramBtfExt {
 }
 
 /** Source lines per linked instruction (set where a line_info record starts). */
-function programLines(linked: LinkedProgram, btf: BtfShim, ext: BtfExtShim): (SourceLine | undefined)[] {
+function programLines(linked: LinkedProgram, ext: BtfExt): (SourceLine | undefined)[] {
   const lines: (SourceLine | undefined)[] = new Array(linked.insns.length).fill(undefined);
-  for (const { fn, at } of linked.placed) {
-    const lo = fn.start * 8;
-    const hi = (fn.start + fn.length) * 8;
-    for (const l of ext.lineInfo.get(fn.section.name) ?? []) {
-      if (l.insnOff < lo || l.insnOff >= hi) continue;
-      lines[at + (l.insnOff - lo) / 8] = sourceLine(btf, l);
-    }
-  }
+  for (const [l, pc] of placedRecords(linked, ext.lineInfo)) lines[pc] = sourceLine(l);
   return lines;
 }
 
-/** A line_info record as a SourceLine. */
-export function sourceLine(btf: BtfShim, l: { fileNameOff: number; lineOff: number; line: number; column: number }): SourceLine {
-  const s: SourceLine = { file: btf.str(l.fileNameOff), line: l.line, column: l.column };
-  const text = btf.str(l.lineOff);
-  if (text) s.text = text;
+/** A line_info record (strings already resolved by `parseBtfExt`) as a SourceLine. */
+export function sourceLine(l: Pick<LineInfo, 'fileName' | 'lineText' | 'line' | 'column'>): SourceLine {
+  const s: SourceLine = { file: l.fileName, line: l.line, column: l.column };
+  if (l.lineText) s.text = l.lineText;
   return s;
 }

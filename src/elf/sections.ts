@@ -183,14 +183,5 @@ export function classifySection(name: string): SectionInfo | undefined {
   return undefined;
 }
 
-/** Name of a program type value (`xdp`, `kprobe`, ...), as bpftool prints it. */
-export function progTypeName(type: number): string {
-  for (const [k, v] of Object.entries(ProgType)) if (v === type) return k.toLowerCase();
-  return `type_${type}`;
-}
-
-/** Name of an attach type value (`xdp`, `cgroup_inet_ingress`, ...). */
-export function attachTypeName(type: number): string {
-  for (const [k, v] of Object.entries(AttachType)) if (v === type) return k.toLowerCase();
-  return `attach_${type}`;
-}
+/** Names of program and attach types live with the UAPI tables (src/isa/names.ts). */
+export { progTypeName, attachTypeName } from '../isa/names.js';

@@ -9,7 +9,8 @@
  * for little-endian objects only (big-endian bitfields decode as 0 and are skipped on encode).
  */
 import { loadObject } from '../elf/object.js';
-import { BtfKind, type BtfShim, type ShimType } from '../elf/btf-shim.js';
+import type { Btf } from '../btf/btf.js';
+import type { BtfMember, BtfStruct, BtfUnion } from '../btf/types.js';
 import { progTypeName, attachTypeName } from '../elf/sections.js';
 import { MapType } from '../isa/uapi.js';
 import { BtfError } from '../errors.js';
@@ -60,7 +61,7 @@ export function generateSkeleton(bytes: Uint8Array, opts: SkeletonOptions = {}):
   });
 
   for (const t of opts.types ?? []) {
-    const found = btf?.findByName(t).find((x) => x.kind === BtfKind.STRUCT || x.kind === BtfKind.UNION);
+    const found = btf?.findByName(t, ['struct', 'union']);
     if (!found) throw new BtfError(`no struct or union named ${t} in the object's BTF`, { section: '.BTF' });
     g.codec(found.id);
   }
@@ -81,20 +82,20 @@ export function generateSkeleton(bytes: Uint8Array, opts: SkeletonOptions = {}):
   for (const m of obj.maps) {
     const secName = m.spec.dataSection;
     if (!secName || secName === '.kconfig' || !btf) continue;
-    const ds = btf.findByName(secName).find((t) => t.kind === BtfKind.DATASEC);
-    if (!ds) continue;
+    const ds = btf.findByName(secName, 'datasec');
+    if (ds?.kind !== 'datasec') continue;
     const sec = elf.sections[m.shndx]!;
-    const members: { name: string; type: number; offset: number }[] = [];
-    for (const v of ds.vars ?? []) {
-      const vt = btf.typeById(v.type);
-      if (vt.kind !== BtfKind.VAR) continue;
+    const members: BtfMember[] = [];
+    for (const v of ds.vars) {
+      const vt = btf.typeById(v.typeId);
+      if (vt.kind !== 'var') continue;
       const sym = elf.symbols.find((s) => s.shndx === sec.index && s.name === vt.name);
       if (!sym) continue;
-      members.push({ name: vt.name, type: vt.type, offset: sym.value });
+      members.push({ name: vt.name, typeId: vt.typeId, bitOffset: sym.value * 8, bitfieldSize: 0 });
     }
     const base = ident(secName.replace(/^\./, '').replace(/\./g, '_'));
     const tname = base.charAt(0).toUpperCase() + base.slice(1);
-    dataOut.push(g.structDecl(tname, m.spec.valueSize, members.map((x) => ({ name: x.name, type: x.type, bitOffset: x.offset * 8, bitSize: 0 })), false));
+    dataOut.push(g.structDecl(tname, m.spec.valueSize, members, false));
     const init = m.spec.contents?.[0]?.value;
     if (init instanceof Uint8Array) {
       dataOut.push(`/** Initial contents of \`${secName}\` as compiled into the object. */`);
@@ -123,54 +124,54 @@ class Gen {
   readonly decls: string[] = [];
   private named = new Map<number, string>();
   private used = new Set<string>();
-  constructor(private btf?: BtfShim) {}
+  constructor(private btf?: Btf) {}
 
   /** A codec expression for type `id`. */
   codec(id: number, depth = 0): string {
     const btf = this.btf!;
     if (depth > 32) return 'raw(0)';
-    const t = btf.resolve(id);
+    const t = btf.resolveType(id);
     switch (t.kind) {
-      case BtfKind.INT: {
-        if ((t.intEncoding! & 4) !== 0 && t.size === 1) return 'bool';
-        const signed = (t.intEncoding! & 1) !== 0;
+      case 'int': {
+        if (t.bool && t.size === 1) return 'bool';
+        const signed = t.signed;
         const map: Record<number, string> = { 1: signed ? 'i8' : 'u8', 2: signed ? 'i16' : 'u16', 4: signed ? 'i32' : 'u32', 8: signed ? 'i64' : 'u64' };
         return map[t.size] ?? `raw(${t.size})`;
       }
-      case BtfKind.ENUM:
-        return t.size === 1 ? 'u8' : t.size === 2 ? 'u16' : t.size === 8 ? 'i64' : t.kindFlag ? 'i32' : 'u32';
-      case BtfKind.ENUM64:
-        return t.kindFlag ? 'i64' : 'u64';
-      case BtfKind.FLOAT:
+      case 'enum':
+        return t.size === 1 ? 'u8' : t.size === 2 ? 'u16' : t.size === 8 ? 'i64' : t.signed ? 'i32' : 'u32';
+      case 'enum64':
+        return t.signed ? 'i64' : 'u64';
+      case 'float':
         return t.size === 4 ? 'f32' : t.size === 8 ? 'f64' : `raw(${t.size})`;
-      case BtfKind.PTR:
+      case 'ptr':
         return 'u64';
-      case BtfKind.ARRAY: {
-        const el = btf.resolve(t.elemType!);
-        if (el.kind === BtfKind.INT && el.size === 1 && ((el.intEncoding! & 2) !== 0 || el.name === 'char')) return `str(${t.nelems})`;
-        return `arr(${this.codec(t.elemType!, depth + 1)}, ${t.nelems})`;
+      case 'array': {
+        const el = btf.resolveType(t.typeId);
+        if (el.kind === 'int' && el.size === 1 && (el.char || el.name === 'char')) return `str(${t.nelems})`;
+        return `arr(${this.codec(t.typeId, depth + 1)}, ${t.nelems})`;
       }
-      case BtfKind.STRUCT:
-      case BtfKind.UNION:
+      case 'struct':
+      case 'union':
         return this.struct(t);
       default:
         return `raw(${safeSize(btf, id)})`;
     }
   }
 
-  private struct(t: ShimType): string {
+  private struct(t: BtfStruct | BtfUnion): string {
     const known = this.named.get(t.id);
     if (known) return known;
     let name = ident(t.name || `anon_${t.id}`);
     while (this.used.has(name)) name += '_';
     this.used.add(name);
     this.named.set(t.id, name);
-    this.decls.push(this.structDecl(name, t.size, t.members ?? [], t.kind === BtfKind.UNION));
+    this.decls.push(this.structDecl(name, t.size, t.members, t.kind === 'union'));
     return name;
   }
 
   /** Interface + codec for a struct-like layout. */
-  structDecl(name: string, size: number, members: { name: string; type: number; bitOffset: number; bitSize: number }[], union: boolean): string {
+  structDecl(name: string, size: number, members: readonly BtfMember[], union: boolean): string {
     const dec: string[] = [];
     const enc: string[] = [];
     const offsets: string[] = [];
@@ -182,15 +183,16 @@ class Gen {
       const access = key.startsWith('"') ? `x[${key}]` : `x.${key}`;
       const byteOff = Math.floor(m.bitOffset / 8);
       offsets.push(`${key}: ${byteOff}`);
-      if (m.bitSize) {
-        const signed = (this.btf!.resolve(m.type).intEncoding ?? 0) & 1 ? 'true' : 'false';
+      if (m.bitfieldSize) {
+        const mt = this.btf!.resolveType(m.typeId);
+        const signed = mt.kind === 'int' && mt.signed ? 'true' : 'false';
         typedFields.push(`  ${key}: number;`);
-        dec.push(`${key}: bitfield.get(v, o, ${m.bitOffset}, ${m.bitSize}, ${signed})`);
-        enc.push(`bitfield.set(v, o, ${m.bitOffset}, ${m.bitSize}, ${access});`);
+        dec.push(`${key}: bitfield.get(v, o, ${m.bitOffset}, ${m.bitfieldSize}, ${signed})`);
+        enc.push(`bitfield.set(v, o, ${m.bitOffset}, ${m.bitfieldSize}, ${access});`);
         continue;
       }
       // Field types come from the codec (exact TS type, no second copy of the C → TS mapping).
-      const c = this.codecVar(m.type);
+      const c = this.codecVar(m.typeId);
       typedFields.push(`  ${key}: CodecType<typeof ${c}>;`);
       dec.push(`${key}: ${c}.decode(v, o + ${byteOff})`);
       enc.push(`${c}.encode(v, o + ${byteOff}, ${access});`);
@@ -225,9 +227,11 @@ class Gen {
   }
 }
 
-function safeSize(btf: BtfShim, id: number): number {
+/** Byte size of `id`, 0 when it has none (function prototypes, void, broken chains). */
+function safeSize(btf: Btf, id: number): number {
   try {
-    return btf.sizeOf(id);
+    const s = btf.trySizeOf(id);
+    return typeof s === 'number' ? s : 0;
   } catch {
     return 0;
   }

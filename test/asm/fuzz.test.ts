@@ -1,7 +1,8 @@
 /** Fuzz: random and mutated assembly lines make the assembler throw AsmError or succeed — never anything else. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble, disassemble, formatKernel, parseConformanceData } from '../../src/asm/index.js';
+import { assemble, disassemble, formatKernel } from '../../src/asm/index.js';
+import { parseConformanceTest } from '../../src/conformance/parse.js';
 import { AsmError } from '../../src/errors.js';
 import { Gen, prng } from './gen.js';
 
@@ -78,7 +79,7 @@ test('fuzz: mutated .data files only ever raise AsmError', () => {
   for (let n = 0; n < 2000; n++) {
     const text = mutate(base, rnd);
     try {
-      const d = parseConformanceData(text);
+      const d = parseConformanceTest(text, 'fuzz.data');
       if (d.asm !== undefined) assemble(d.asm);
     } catch (e) {
       if (!(e instanceof AsmError)) assert.fail(`${JSON.stringify(text)} threw ${String(e)}`);
