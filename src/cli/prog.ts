@@ -6,9 +6,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { loadObjectSpec } from '../elf/object.js';
+import type { ObjectSpec } from '../spec/program.js';
 import { Collection } from '../kernel/load/collection.js';
-import { kernelBtf } from '../kernel/load/kernel-btf.js';
+import { readKernelObject } from '../kernel/load/object-file.js';
 import { KernelProgram } from '../kernel/load/program.js';
 import { objectIds, tryOpenById } from '../kernel/info/ids.js';
 import { progInfo, type ProgInfo } from '../kernel/info/info.js';
@@ -38,15 +38,14 @@ export function openProgram(ref: string): KernelProgram {
   throw new UsageError(`${ref}: give a program id or a pinned path under bpffs`);
 }
 
-/** Load an object file's spec with CO-RE against the running kernel. */
-export function readObject(file: string): ReturnType<typeof loadObjectSpec> {
-  let target: unknown;
-  try {
-    target = kernelBtf();
-  } catch {
-    target = undefined;
-  }
-  return loadObjectSpec(new Uint8Array(readFileSync(file)), { targetBtf: target as never });
+/**
+ * Load an object file's spec for the kernel: CO-RE relocated against the running kernel's BTF (vmlinux + module
+ * BTF); warnings (poisoned relocations) go to stderr.
+ */
+export function readObject(file: string): ObjectSpec {
+  const obj = readKernelObject(file);
+  for (const w of obj.warnings) process.stderr.write(`warning: ${w}\n`);
+  return obj.spec;
 }
 
 function progRow(i: ProgInfo): (string | number | bigint)[] {

@@ -16,9 +16,10 @@ import { KernelMap } from '../maps/map.js';
 import { TypedMap } from '../maps/typed.js';
 import { btfCodec } from '../maps/btf-codec.js';
 import { Btf } from '../../btf/btf.js';
-import { mapTypeName } from '../uapi-ext.js';
+import { mapTypeName } from '../../isa/names.js';
 import { loadBtf } from './btf-load.js';
 import { KernelProgram } from './program.js';
+import { readKernelObject, type KernelObjectOptions } from './object-file.js';
 
 /** LIBBPF_PIN_BY_NAME. */
 export const PIN_BY_NAME = 1;
@@ -96,6 +97,23 @@ export class Collection {
       c.close();
       throw e;
     }
+  }
+
+  /**
+   * Load an eBPF ELF object file: CO-RE relocated against the running kernel's BTF (vmlinux + modules) unless
+   * `opts.targetBtf` says otherwise, `opts.globals` set, then `Collection.load`. Notes from CO-RE (poisoned
+   * relocations) land in `warnings`. Throws ElfError/BtfError for a bad object, KernelError from the kernel.
+   */
+  static loadFile(path: string, opts: CollectionOptions & KernelObjectOptions = {}): Collection {
+    return Collection.loadBytes(path, opts);
+  }
+
+  /** Like `loadFile`, from the object's bytes (or a path). */
+  static loadBytes(source: Uint8Array | string, opts: CollectionOptions & KernelObjectOptions = {}): Collection {
+    const obj = readKernelObject(source, opts);
+    const c = Collection.load(obj.spec, opts);
+    c.warnings.unshift(...obj.warnings);
+    return c;
   }
 
   private loadAll(opts: CollectionOptions): void {

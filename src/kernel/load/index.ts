@@ -6,3 +6,4 @@ export * from './globals.js';
 export * from './kernel-btf.js';
 export * from './relocate.js';
 export * from './verifier-log.js';
+export * from './object-file.js';

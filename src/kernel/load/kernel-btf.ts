@@ -2,23 +2,27 @@
  * The running kernel's BTF (/sys/kernel/btf/vmlinux) via src/btf, cached, and the lookups the loader needs:
  * the type id a tp_btf / fentry / fexit / LSM / iterator program attaches to.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Btf } from '../../btf/btf.js';
 import { KernelError } from '../../errors.js';
 import { AttachType } from '../../isa/uapi.js';
 
 let vmlinux: Btf | undefined;
 
-/** The running kernel's BTF, parsed once. Throws `KernelError(ENOENT)` when the kernel has none. */
+/**
+ * The running kernel's BTF, parsed once (the same cached instance as `Btf.loadKernel()`, which CO-RE uses).
+ * Throws `KernelError(ENOENT)` when the kernel has none.
+ */
 export function kernelBtf(): Btf {
   if (vmlinux) return vmlinux;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync('/sys/kernel/btf/vmlinux');
-  } catch {
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
     throw new KernelError('BTF', 2, 'ENOENT', { hint: 'this kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF is off' });
   }
-  vmlinux = Btf.parse(bytes, { name: 'vmlinux' });
+  try {
+    vmlinux = Btf.loadKernel();
+  } catch (e) {
+    throw new KernelError('BTF', 2, 'ENOENT', { hint: `cannot read the kernel's BTF: ${(e as Error).message}` });
+  }
   return vmlinux;
 }
 

@@ -15,7 +15,7 @@ import { FdRef } from '../sys/fd.js';
 import { progInfo, type ProgInfo } from '../info/info.js';
 import { openById } from '../info/ids.js';
 import { getPinned, pinFd, unpin } from '../pin.js';
-import { progTypeName } from '../uapi-ext.js';
+import { progTypeName } from '../../isa/names.js';
 import { attachBtfId } from './kernel-btf.js';
 import { resolveReferences, type MapFds } from './relocate.js';
 import { formatSource, lastLogLines, parseVerifierLog } from './verifier-log.js';
