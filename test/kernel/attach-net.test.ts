@@ -99,12 +99,12 @@ test('tcx ingress and egress on a veth', async (t) => {
   const eg = counter(ProgType.SCHED_CLS, 0, 47);
   let l1;
   try {
-    l1 = attachTcx(ing.prog, net!.host, 'ingress');
+    l1 = attachTcx(ing.prog, net!.host, 'ingress', { mode: 'tcx' });
   } catch (e) {
     if (e instanceof KernelError && e.errnoName === 'EINVAL') return void t.skip(`tcx not supported by this kernel: ${e.message}`);
     throw e;
   }
-  const l2 = attachTcx(eg.prog, net!.host, 'egress');
+  const l2 = attachTcx(eg.prog, net!.host, 'egress', { mode: 'tcx' });
   assert.equal(l1.info().typeName, 'tcx');
   assert.equal(l1.info().details.attach_type, 'tcx_ingress');
   udpFromNetns(4);

@@ -2,6 +2,7 @@
  * errno numbers → names, and the hints bpfkit attaches to kernel failures so a user knows what to do
  * (missing privilege, verifier rejection, feature absent in this kernel, log too small...).
  */
+import { readFileSync } from 'node:fs';
 import { KernelError } from '../../errors.js';
 import { errnoTable } from './ffi.js';
 
@@ -31,14 +32,59 @@ export function errnoValue(name: string): number | undefined {
   return undefined;
 }
 
+/** Capability numbers (linux/capability.h) the kernel checks for BPF, tracing and networking. */
+const CAP = { NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39 } as const;
+
+/** This process's effective capabilities (CapEff of /proc/self/status), or undefined when unreadable. */
+export function effectiveCapabilities(): bigint | undefined {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sysctl(name: string): string | undefined {
+  try {
+    return readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What an EPERM means for `command`, from this process's capabilities and the kernel's sysctls: names the
+ * missing capability (CAP_BPF / CAP_SYS_ADMIN, CAP_PERFMON, CAP_NET_ADMIN) and `kernel.unprivileged_bpf_disabled`.
+ */
+export function privilegeHint(command: string): string {
+  const caps = effectiveCapabilities();
+  const has = (c: number) => caps === undefined || (caps & (1n << BigInt(c))) !== 0n;
+  if (command.startsWith('RTM_') || command === 'netlink') {
+    return has(CAP.NET_ADMIN) ? 'not permitted: tc/netlink changes need CAP_NET_ADMIN in the interface\'s network namespace' : 'not permitted: this process lacks CAP_NET_ADMIN (tc/netlink changes need it: run as root or grant CAP_NET_ADMIN)';
+  }
+  if (command === 'perf_event_open') {
+    const paranoid = sysctl('kernel.perf_event_paranoid');
+    const lacks = !has(CAP.PERFMON) && !has(CAP.SYS_ADMIN);
+    return `not permitted: ${lacks ? 'this process lacks CAP_PERFMON (and CAP_SYS_ADMIN)' : 'perf events refused'}${paranoid !== undefined ? ` with kernel.perf_event_paranoid=${paranoid}` : ''}`;
+  }
+  const lacksBpf = !has(CAP.BPF) && !has(CAP.SYS_ADMIN);
+  const unpriv = sysctl('kernel.unprivileged_bpf_disabled');
+  if (lacksBpf) {
+    const off = unpriv !== undefined && unpriv !== '0' ? `; unprivileged BPF is disabled (kernel.unprivileged_bpf_disabled=${unpriv})` : '';
+    return `not permitted: this process lacks CAP_BPF (and CAP_SYS_ADMIN) — run as root or grant CAP_BPF (plus CAP_PERFMON for tracing, CAP_NET_ADMIN for networking programs)${off}`;
+  }
+  if (command === 'PROG_LOAD') {
+    return 'not permitted despite CAP_BPF/CAP_SYS_ADMIN: this program type needs CAP_PERFMON or CAP_NET_ADMIN too, the kernel is locked down, or its configuration refuses this program type';
+  }
+  return 'not permitted despite CAP_BPF/CAP_SYS_ADMIN: missing CAP_PERFMON/CAP_NET_ADMIN for this object, or the kernel is locked down';
+}
+
 /** Why a command failed, in words a user can act on. */
 export function hintFor(command: string, errno: string): string | undefined {
   switch (errno) {
     case 'EPERM':
-      if (command === 'PROG_LOAD') {
-        return 'not permitted: missing CAP_BPF/CAP_SYS_ADMIN, kernel lockdown, or this program type is refused by the kernel configuration';
-      }
-      return 'not permitted: missing CAP_BPF/CAP_SYS_ADMIN (or CAP_PERFMON/CAP_NET_ADMIN), or the kernel is locked down';
+      return privilegeHint(command);
     case 'EACCES':
       if (command === 'PROG_LOAD') return 'the verifier rejected the program — see the log';
       return 'permission denied';
