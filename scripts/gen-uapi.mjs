@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Generates src/isa/uapi.ts (enums and flags) and src/isa/helper-table.ts (helper ids and C prototypes)
+// Generates src/isa/uapi.ts (enums and flags; also TC/Ethernet, seccomp, audit-arch and classic BPF constants
+// from their own UAPI headers) and src/isa/helper-table.ts (helper ids and C prototypes)
 // from the kernel UAPI header, completed with the enum values of the running kernel's BTF (via
 // `bpftool btf dump ... format c`) where the installed header is older than the kernel (tcx, netkit, ...).
 // Usage: node scripts/gen-uapi.mjs [path/to/bpf.h] [--check]
@@ -108,8 +109,9 @@ function block(tsName, enumName, prefix, doc) {
 }
 
 let uapi = `/**
- * Kernel UAPI constants for eBPF, generated from ${header.includes('/usr/include') ? '/usr/include/linux/bpf.h' : 'bpf.h'} by
- * scripts/gen-uapi.mjs. Do not edit by hand: regenerate. A test checks it against the system header.
+ * Kernel UAPI constants for eBPF, generated from ${header.includes('/usr/include') ? '/usr/include/linux/bpf.h' : 'bpf.h'} (and, for
+ * the networking, seccomp and classic BPF tables, linux/pkt_cls.h, if_ether.h, seccomp.h, audit.h, elf-em.h,
+ * filter.h and bpf_common.h) by scripts/gen-uapi.mjs. Do not edit by hand: regenerate. A test checks it against the system header.
  */
 
 `;
@@ -129,26 +131,71 @@ uapi += `/** Flags and limits from anonymous enums and #defines, by their UAPI n
   .map((n) => `  ${n}: ${lit(values.get(n))},`)
   .join('\n')}\n} as const;\n`;
 
-// Networking constants the helpers and contexts need (TC verdicts, ethertypes), from their own UAPI headers.
-const netHeaders = ['/usr/include/linux/pkt_cls.h', '/usr/include/linux/if_ether.h'].filter((h) => existsSync(h));
-const net = [];
-for (const h of netHeaders) {
-  const text = readFileSync(h, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  for (const m of text.matchAll(/^#define\s+((?:TC_ACT_|ETH_P_|ETH_HLEN|ETH_ALEN|ETH_ZLEN|ETH_DATA_LEN|ETH_FRAME_LEN)[A-Z0-9_]*)\s+(.+)$/gm)) {
+// Constants of other UAPI headers (networking, seccomp, audit architectures, classic BPF). `#define`s only:
+// continuation lines are joined, the names a pattern selects are evaluated in order (they may use earlier ones), and a
+// define that is not a plain integer expression (ioctl macros, character constants) is skipped.
+function headerDefines(file, re) {
+  const path = `/usr/include/linux/${file}`;
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\\\n/g, ' ');
+  const names = [];
+  for (const m of text.matchAll(/^#define\s+([A-Za-z_][A-Za-z0-9_]*)[ \t]+(.+)$/gm)) {
+    if (!re.test(m[1])) continue;
     try {
       const v = evalExpr(m[2].trim());
       if (Number.isFinite(v) || typeof v === 'bigint') {
         values.set(m[1], v);
-        net.push(m[1]);
+        names.push(m[1]);
       }
     } catch {
       /* not a plain number */
     }
   }
+  return names;
 }
-uapi += `\n/** TC verdicts (linux/pkt_cls.h) and Ethernet constants (linux/if_ether.h). */\nexport const NetConst = {\n${net
-  .map((n) => `  ${n}: ${lit(values.get(n))},`)
-  .join('\n')}\n} as const;\n`;
+
+/** A `export const tsName = {...}` block of the given names (with `prefix` removed from each). */
+function defineBlock(tsName, names, prefix, doc) {
+  const lines = names.filter((n) => n.startsWith(prefix)).map((n) => `  ${n.slice(prefix.length)}: ${lit(values.get(n))},`);
+  return `\n/** ${doc} */\nexport const ${tsName} = {\n${lines.join('\n')}\n} as const;\n`;
+}
+
+// Networking constants the helpers and contexts need (TC verdicts, ethertypes), from their own UAPI headers.
+const NET_NAMES = /^(TC_ACT_|ETH_P_|ETH_HLEN|ETH_ALEN|ETH_ZLEN|ETH_DATA_LEN|ETH_FRAME_LEN)/;
+const net = [...headerDefines('pkt_cls.h', NET_NAMES), ...headerDefines('if_ether.h', NET_NAMES)];
+uapi += defineBlock('NetConst', net, '', 'TC verdicts (linux/pkt_cls.h) and Ethernet constants (linux/if_ether.h).');
+
+const seccomp = headerDefines('seccomp.h', /^SECCOMP_(RET_|MODE_|SET_MODE_|GET_|FILTER_FLAG_|USER_NOTIF_FLAG_|ADDFD_FLAG_)/);
+uapi += defineBlock('SeccompRet', seccomp, 'SECCOMP_RET_', 'seccomp filter return actions and masks (`SECCOMP_RET_*`, linux/seccomp.h).');
+uapi += defineBlock(
+  'SeccompConst',
+  seccomp.filter((n) => !n.startsWith('SECCOMP_RET_')),
+  '',
+  'seccomp modes, seccomp(2) operations and filter flags (linux/seccomp.h), by their UAPI name.',
+);
+headerDefines('elf-em.h', /^EM_/); // AUDIT_ARCH_* are built from the ELF machine numbers
+headerDefines('audit.h', /^__AUDIT_ARCH_/);
+const audit = headerDefines('audit.h', /^AUDIT_ARCH_/);
+uapi += defineBlock('AuditArch', audit, 'AUDIT_ARCH_', 'Audit architectures (`AUDIT_ARCH_*`, linux/audit.h with EM_* of linux/elf-em.h): the `arch` of `struct seccomp_data`.');
+const xdpFlags = headerDefines('if_link.h', /^XDP_FLAGS_/);
+uapi += defineBlock('XdpFlags', xdpFlags, 'XDP_FLAGS_', 'XDP attach flags (`XDP_FLAGS_*`, linux/if_link.h).');
+// Classic BPF: its opcode fields (BPF_LD, BPF_RET, BPF_MSH...) stay in src/cbpf/opcodes.ts, the cBPF ISA table.
+const classic = [
+  ...headerDefines('bpf_common.h', /^BPF_MAXINSNS$/),
+  ...headerDefines('filter.h', /^(BPF_MAJOR_VERSION|BPF_MINOR_VERSION|BPF_MEMWORDS|SKF_[A-Z0-9_]+|BPF_NET_OFF|BPF_LL_OFF)$/),
+];
+uapi += defineBlock(
+  'FilterConst',
+  classic.filter((n) => !/^SKF_AD_/.test(n) || n === 'SKF_AD_OFF'),
+  '',
+  'Classic BPF limits and special load offsets (linux/filter.h, linux/bpf_common.h), by their UAPI name.',
+);
+uapi += defineBlock(
+  'SkfAd',
+  classic.filter((n) => n !== 'SKF_AD_OFF'),
+  'SKF_AD_',
+  'Classic BPF ancillary-load selectors (`SKF_AD_*`, linux/filter.h), added to `FilterConst.SKF_AD_OFF`.',
+);
 
 // Helpers: ids from __BPF_FUNC_MAPPER, prototypes from the doc comment.
 const mapper = src.match(/#define __BPF_FUNC_MAPPER\(FN\)([\s\S]*?)\n\s*\/\*|#define ___BPF_FUNC_MAPPER\(FN, ctx\.\.\.\)([\s\S]*?)\n\n/);

@@ -32,8 +32,6 @@ if ((${#need[@]})); then
   fi
 fi
 
-# Example BPF objects (examples/build/*.o), test material for the ELF, kernel and runtime tests.
-bash scripts/build-examples.sh || echo "setup: some examples failed to build; tests needing them will skip" >&2
 
 # bpffs and tracefs, when privileged and absent (the kernel backend also mounts them itself).
 if [[ $(id -u) -eq 0 ]]; then

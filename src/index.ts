@@ -4,4 +4,13 @@
  */
 export * from './errors.js';
 export * from './isa/index.js';
+export * from './asm/index.js';
 export * from './spec/index.js';
+export * from './elf/index.js';
+export * from './btf/index.js';
+export * from './gen/index.js';
+export * from './vm/index.js';
+export * from './conformance/index.js';
+export * from './kernel/index.js';
+export * from './cbpf/index.js';
+export * from './pcap/index.js';

@@ -34,8 +34,12 @@ export class LiveCapture {
 
   /** Open `iface` with `prog` as its kernel filter. */
   constructor(iface: string, prog: readonly SockFilter[], linktype = interfaceLinktype(iface)) {
-    const ifindex = ifNameToIndex(iface);
-    if (!ifindex) throw new UsageError(`no such interface '${iface}'`);
+    let ifindex: number;
+    try {
+      ifindex = ifNameToIndex(iface);
+    } catch {
+      throw new UsageError(`no such interface '${iface}'`);
+    }
     this.ifindex = ifindex;
     this.linktype = linktype;
     this.fd = packetSocket(ifindex, prog);

@@ -4,6 +4,7 @@
  * loads, and the two helpers the translation may call (get_prandom_u32, get_smp_processor_id).
  */
 import type { Insn } from '../isa/insn.js';
+import { HelperId } from '../isa/helpers.js';
 import { Vm } from '../vm/vm.js';
 import type { HelperImpl } from '../vm/api.js';
 import type { CbpfContext } from './interp.js';
@@ -20,8 +21,8 @@ export class EbpfFilterRunner {
 
   constructor(insns: readonly Insn[]) {
     const helpers = new Map<number, HelperImpl>([
-      [7, () => Math.floor((this.meta.random ?? Math.random)() * 0x100000000)],
-      [8, () => this.meta.cpu ?? 0],
+      [HelperId.get_prandom_u32, () => Math.floor((this.meta.random ?? Math.random)() * 0x100000000)],
+      [HelperId.get_smp_processor_id, () => this.meta.cpu ?? 0],
     ]);
     this.vm = new Vm(insns, { helpers, legacyPacket: () => this.packet });
     this.ctxAddr = this.vm.memory.map(this.ctxBytes, { writable: false, kind: 'ctx', name: '__sk_buff' });

@@ -3,26 +3,14 @@
  * initialisers) and `-ddd` (decimal: the count, then `code jt jf k` per line).
  */
 import type { SockFilter } from './insn.js';
-import { AluOp, CClass, CMode, JmpOp, MiscOp, Mode, Rval, SKF_AD_OFF, SkfAd, Size, cls, mode, op, size, src } from './opcodes.js';
+import { ANCILLARY_NAMES, AluOp, CClass, CMode, JmpOp, MiscOp, Mode, Rval, SKF_AD_OFF, SkfAd, Size, cls, mode, op, size, src } from './opcodes.js';
 
-/** libpcap's names for ancillary loads in `-d` output (they differ from bpf_asm's). */
+/** libpcap's names for ancillary loads in `-d` output: bpf_asm's, except for these three (and xor_x, which bpf_asm lacks). */
 const IMAGE_AD_NAMES: Record<number, string> = {
-  [SkfAd.PROTOCOL]: 'proto',
-  [SkfAd.PKTTYPE]: 'type',
-  [SkfAd.IFINDEX]: 'ifidx',
-  [SkfAd.NLATTR]: 'nla',
-  [SkfAd.NLATTR_NEST]: 'nlan',
-  [SkfAd.MARK]: 'mark',
-  [SkfAd.QUEUE]: 'queue',
-  [SkfAd.HATYPE]: 'hatype',
-  [SkfAd.RXHASH]: 'rxhash',
-  [SkfAd.CPU]: 'cpu',
+  ...ANCILLARY_NAMES,
   [SkfAd.ALU_XOR_X]: 'xor_x',
-  [SkfAd.VLAN_TAG]: 'vlan_tci',
   [SkfAd.VLAN_TAG_PRESENT]: 'vlanp',
-  [SkfAd.PAY_OFFSET]: 'poff',
   [SkfAd.RANDOM]: 'random',
-  [SkfAd.VLAN_TPID]: 'vlan_tpid',
 };
 
 const ALU_IMAGE: Record<number, [string, boolean]> = {

@@ -1,7 +1,7 @@
 /**
  * Classic BPF: the instruction set, bpf_asm assembler/disassembler, tcpdump dump formats, interpreter,
  * translation to eBPF, the pcap filter language compiler, seccomp policies, socket attach and live capture.
- * (sys.ts, capture.ts and seccomp-run.ts touch the kernel through FFI and load it lazily.)
+ * (sys.ts and capture.ts reach the kernel through src/kernel/sys, the only FFI code, which loads koffi lazily.)
  */
 export {
   CClass, CMode, Rval, MiscOp, BPF_MEMWORDS, BPF_MAXINSNS, SKF_AD_OFF, SkfAd, ANCILLARY_NAMES, SKF_NET_OFF, SKF_LL_OFF,

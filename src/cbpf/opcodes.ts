@@ -1,11 +1,16 @@
 /**
  * The classic BPF opcode space (struct sock_filter, /usr/include/linux/filter.h and bpf_common.h).
  * Classes, sizes, modes and ALU/jump operations share their numbers with eBPF and are re-used from
- * `src/isa`; only what is classic-specific (RET, MISC, LEN/MSH modes, ancillary offsets) lives here.
+ * `src/isa`; only what is classic-specific (RET, MISC, LEN/MSH modes, rval, misc ops) is spelled here.
+ * The numeric constants of the headers (ancillary offsets, limits, seccomp actions, audit architectures)
+ * are generated into src/isa/uapi.ts and re-exported from here under their classic names.
  */
 import { AluOp, JmpOp, Mode, Size, Source } from '../isa/opcodes.js';
+import { AuditArch, FilterConst, SeccompRet, SkfAd } from '../isa/uapi.js';
 
 export { AluOp, JmpOp, Mode, Size, Source };
+/** Ancillary data selectors (`SKF_AD_*`, added to SKF_AD_OFF); audit architectures; seccomp return actions. */
+export { AuditArch, SeccompRet, SkfAd };
 
 /** Classic instruction classes (low 3 bits). LD..JMP equal the eBPF ones; RET and MISC are classic only. */
 export const CClass = { LD: 0x00, LDX: 0x01, ST: 0x02, STX: 0x03, ALU: 0x04, JMP: 0x05, RET: 0x06, MISC: 0x07 } as const;
@@ -20,32 +25,12 @@ export const Rval = { K: 0x00, X: 0x08, A: 0x10 } as const;
 export const MiscOp = { TAX: 0x00, TXA: 0x80 } as const;
 
 /** Scratch memory words M[0..15]. */
-export const BPF_MEMWORDS = 16;
+export const BPF_MEMWORDS = FilterConst.BPF_MEMWORDS;
 /** Longest classic program the kernel accepts. */
-export const BPF_MAXINSNS = 4096;
+export const BPF_MAXINSNS = FilterConst.BPF_MAXINSNS;
 
 /** Base offset of the ancillary ("extension") loads. Loads at `SKF_AD_OFF + n` read socket-buffer metadata. */
-export const SKF_AD_OFF = -0x1000;
-/** Ancillary data selectors (added to SKF_AD_OFF). */
-export const SkfAd = {
-  PROTOCOL: 0,
-  PKTTYPE: 4,
-  IFINDEX: 8,
-  NLATTR: 12,
-  NLATTR_NEST: 16,
-  MARK: 20,
-  QUEUE: 24,
-  HATYPE: 28,
-  RXHASH: 32,
-  CPU: 36,
-  ALU_XOR_X: 40,
-  VLAN_TAG: 44,
-  VLAN_TAG_PRESENT: 48,
-  PAY_OFFSET: 52,
-  RANDOM: 56,
-  VLAN_TPID: 60,
-  MAX: 64,
-} as const;
+export const SKF_AD_OFF = FilterConst.SKF_AD_OFF;
 
 /** Names of the ancillary loads in bpf_asm syntax (`ld proto`, `ld #rand` ...), keyed by selector. */
 export const ANCILLARY_NAMES: Readonly<Record<number, string>> = {
@@ -67,8 +52,8 @@ export const ANCILLARY_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** Network-header-relative and link-layer-relative negative load offsets. */
-export const SKF_NET_OFF = -0x100000;
-export const SKF_LL_OFF = -0x200000;
+export const SKF_NET_OFF = FilterConst.SKF_NET_OFF;
+export const SKF_LL_OFF = FilterConst.SKF_LL_OFF;
 
 /** Opcode field accessors for classic instructions. */
 export const cls = (code: number) => code & 0x07;
@@ -110,19 +95,3 @@ export const CLASSIC_ALU_OPS: readonly number[] = [
 ];
 /** Classic jump operations. */
 export const CLASSIC_JMP_OPS: readonly number[] = [JmpOp.JA, JmpOp.JEQ, JmpOp.JGT, JmpOp.JGE, JmpOp.JSET];
-
-/** AUDIT_ARCH values (linux/audit.h) for the seccomp arch check. */
-export const AuditArch = { X86_64: 0xc000003e, AARCH64: 0xc00000b7 } as const;
-
-/** seccomp return actions (linux/seccomp.h). */
-export const SeccompRet = {
-  KILL_PROCESS: 0x80000000,
-  KILL_THREAD: 0x00000000,
-  TRAP: 0x00030000,
-  ERRNO: 0x00050000,
-  USER_NOTIF: 0x7fc00000,
-  TRACE: 0x7ff00000,
-  LOG: 0x7ffc0000,
-  ALLOW: 0x7fff0000,
-  DATA: 0x0000ffff,
-} as const;

@@ -19,11 +19,12 @@ import { CbpfError } from '../errors.js';
 import type { SockFilter } from './insn.js';
 import { validateFilter } from './insn.js';
 import { AuditArch, CClass, JmpOp, Mode, SeccompRet, Size, AluOp, Source } from './opcodes.js';
+import { SECCOMP_DATA, fieldNamed } from '../isa/contexts.js';
 import { type Expr, Block, and, leaf, not, or, retBlock } from './filter/gencode.js';
 import { optimize } from './filter/optimize.js';
 import { emit } from './filter/emit.js';
-import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
-import { SYSCALLS_AARCH64 } from './syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../isa/syscalls-x86_64.js';
+import { SYSCALLS_AARCH64 } from '../isa/syscalls-aarch64.js';
 
 /** A seccomp action as written in a policy. */
 export type SeccompAction = string | { errno: number | string } | { trace: number };
@@ -118,13 +119,18 @@ function u64(v: number | string, where: string): bigint {
 }
 
 const LD_W_ABS = CClass.LD | Size.W | Mode.ABS;
+/** Offsets in `struct seccomp_data` (the one layout table, src/isa/contexts.ts). */
+const SD_NR = fieldNamed(SECCOMP_DATA, 'nr')!.offset;
+const SD_ARCH = fieldNamed(SECCOMP_DATA, 'arch')!.offset;
+const SD_IP = fieldNamed(SECCOMP_DATA, 'instruction_pointer')!.offset;
+const SD_ARGS = fieldNamed(SECCOMP_DATA, 'args')!.offset;
 const jmp = (jop: number, k: number, off: number, extra: { code: number; k: number }[] = []): Expr =>
   leaf(new Block(CClass.JMP | jop | Source.K, k >>> 0, [{ code: LD_W_ABS, k: off }, ...extra]));
 
 /** One 64-bit argument condition as a test expression over seccomp_data.args[index]. */
 function argTest(c: SeccompArg, where: string): Expr {
   if (!Number.isInteger(c.index) || c.index < 0 || c.index > 5) throw new CbpfError(`${where}.index: must be 0..5`);
-  const lo = 16 + 8 * c.index;
+  const lo = SD_ARGS + 8 * c.index;
   const hi = lo + 4;
   const v = u64(c.value, `${where}.value`);
   const vHi = Number(v >> 32n);
@@ -202,8 +208,8 @@ export function compileSeccomp(policy: SeccompPolicy): SockFilter[] {
       const r = policy.syscalls[i]!;
       const nrs = [...new Set(r.names.map((n) => (/^[0-9]+$/.test(n) ? Number(n) : table[n])).filter((v): v is number => v !== undefined))];
       if (!nrs.length) continue;
-      let test: Expr = jmp(JmpOp.JEQ, nrs[0]!, 0);
-      for (const nr of nrs.slice(1)) test = or(test, jmp(JmpOp.JEQ, nr, 0));
+      let test: Expr = jmp(JmpOp.JEQ, nrs[0]!, SD_NR);
+      for (const nr of nrs.slice(1)) test = or(test, jmp(JmpOp.JEQ, nr, SD_NR));
       (r.args ?? []).forEach((c, j) => {
         test = and(test, argTest(c, `syscalls[${i}].args[${j}]`));
       });
@@ -213,7 +219,7 @@ export function compileSeccomp(policy: SeccompPolicy): SockFilter[] {
     }
     if (x32) {
       // x32 system calls (bit 30 set) share the x86_64 arch value: give them the default action.
-      const t = jmp(JmpOp.JGE, 0x40000000, 0);
+      const t = jmp(JmpOp.JGE, 0x40000000 /* __X32_SYSCALL_BIT */, SD_NR);
       for (const p of t.t) p.b[p.side] = ret(dflt);
       for (const p of t.f) p.b[p.side] = next;
       next = t.head;
@@ -222,7 +228,7 @@ export function compileSeccomp(policy: SeccompPolicy): SockFilter[] {
   };
   let chain: Block = ret(SeccompRet.KILL_PROCESS);
   for (let i = arches.length - 1; i >= 0; i--) {
-    const t = jmp(JmpOp.JEQ, SECCOMP_ARCHES[arches[i]!]!.audit, 4);
+    const t = jmp(JmpOp.JEQ, SECCOMP_ARCHES[arches[i]!]!.audit, SD_ARCH);
     for (const p of t.t) p.b[p.side] = section(arches[i]!);
     for (const p of t.f) p.b[p.side] = chain;
     chain = t.head;
@@ -247,16 +253,16 @@ export interface SeccompData {
  * 16+8i and high word at 20+8i.
  */
 export function seccompDataBytes(d: SeccompData): Uint8Array {
-  const b = new Uint8Array(64);
+  const b = new Uint8Array(SECCOMP_DATA.size);
   const v = new DataView(b.buffer);
   const put64 = (at: number, x: bigint) => {
     const u = BigInt.asUintN(64, x);
     v.setUint32(at, Number(u & 0xffffffffn));
     v.setUint32(at + 4, Number(u >> 32n));
   };
-  v.setInt32(0, d.nr);
-  v.setUint32(4, (d.arch ?? SECCOMP_ARCHES[hostSeccompArch()]!.audit) >>> 0);
-  put64(8, d.instructionPointer ?? 0n);
-  (d.args ?? []).forEach((a, i) => put64(16 + 8 * i, BigInt(a)));
+  v.setInt32(SD_NR, d.nr);
+  v.setUint32(SD_ARCH, (d.arch ?? SECCOMP_ARCHES[hostSeccompArch()]!.audit) >>> 0);
+  put64(SD_IP, d.instructionPointer ?? 0n);
+  (d.args ?? []).forEach((a, i) => put64(SD_ARGS + 8 * i, BigInt(a)));
   return b;
 }

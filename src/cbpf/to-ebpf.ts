@@ -14,6 +14,8 @@
 import { CbpfError } from '../errors.js';
 import { type Insn, insn } from '../isa/insn.js';
 import { AluOp, Class, EndSource, JmpOp, Mode, Size, Source } from '../isa/opcodes.js';
+import { SK_BUFF as SK_BUFF_LAYOUT, fieldNamed } from '../isa/contexts.js';
+import { HelperId } from '../isa/helpers.js';
 import { type SockFilter, isAncillary } from './insn.js';
 import { CClass, CMode, MiscOp, Rval, SKF_AD_OFF, SkfAd, cls, mode, op, rval, size, src } from './opcodes.js';
 
@@ -25,24 +27,17 @@ const CTX = 6;
 const TMP = 8;
 const FP = 10;
 
-/** Offsets in the UAPI `struct __sk_buff` (linux/bpf.h) of the fields ancillary loads read. */
-export const SK_BUFF = {
-  len: 0,
-  pkt_type: 4,
-  mark: 8,
-  queue_mapping: 12,
-  protocol: 16,
-  vlan_present: 20,
-  vlan_tci: 24,
-  vlan_proto: 28,
-  ifindex: 40,
-  hash: 68,
-} as const;
+/** The `struct __sk_buff` fields ancillary loads and `len` read, with their offsets from the one layout table. */
+const SKB_FIELDS = ['len', 'pkt_type', 'mark', 'queue_mapping', 'protocol', 'vlan_present', 'vlan_tci', 'vlan_proto', 'ifindex', 'hash'] as const;
+/** Offsets in the UAPI `struct __sk_buff` (src/isa/contexts.ts) of the fields the translation reads. */
+export const SK_BUFF = Object.fromEntries(SKB_FIELDS.map((n) => [n, fieldNamed(SK_BUFF_LAYOUT, n)!.offset])) as Readonly<
+  Record<(typeof SKB_FIELDS)[number], number>
+>;
 /** Size of `struct __sk_buff` to give a context region in a userspace run. */
-export const SK_BUFF_SIZE = 192;
+export const SK_BUFF_SIZE = SK_BUFF_LAYOUT.size;
 
-const HELPER_GET_PRANDOM_U32 = 7;
-const HELPER_GET_SMP_PROCESSOR_ID = 8;
+const HELPER_GET_PRANDOM_U32 = HelperId.get_prandom_u32;
+const HELPER_GET_SMP_PROCESSOR_ID = HelperId.get_smp_processor_id;
 
 const alu32 = (aop: number, s: number, dst: number, srcReg = 0, imm = 0) => insn(Class.ALU | aop | s, dst, srcReg, 0, imm);
 const mov64 = (dst: number, srcReg: number) => insn(Class.ALU64 | AluOp.MOV | Source.X, dst, srcReg);

@@ -1,6 +1,7 @@
 /**
- * Kernel UAPI constants for eBPF, generated from /usr/include/linux/bpf.h by
- * scripts/gen-uapi.mjs. Do not edit by hand: regenerate. A test checks it against the system header.
+ * Kernel UAPI constants for eBPF, generated from /usr/include/linux/bpf.h (and, for
+ * the networking, seccomp and classic BPF tables, linux/pkt_cls.h, if_ether.h, seccomp.h, audit.h, elf-em.h,
+ * filter.h and bpf_common.h) by scripts/gen-uapi.mjs. Do not edit by hand: regenerate. A test checks it against the system header.
  */
 
 /** bpf(2) commands (`enum bpf_cmd`). */
@@ -524,4 +525,142 @@ export const NetConst = {
   ETH_P_XDSA: 248,
   ETH_P_MAP: 249,
   ETH_P_MCTP: 250,
+} as const;
+
+/** seccomp filter return actions and masks (`SECCOMP_RET_*`, linux/seccomp.h). */
+export const SeccompRet = {
+  KILL_PROCESS: 2147483648,
+  KILL_THREAD: 0,
+  KILL: 0,
+  TRAP: 196608,
+  ERRNO: 327680,
+  USER_NOTIF: 2143289344,
+  TRACE: 2146435072,
+  LOG: 2147221504,
+  ALLOW: 2147418112,
+  ACTION_FULL: 4294901760,
+  ACTION: 2147418112,
+  DATA: 65535,
+} as const;
+
+/** seccomp modes, seccomp(2) operations and filter flags (linux/seccomp.h), by their UAPI name. */
+export const SeccompConst = {
+  SECCOMP_MODE_DISABLED: 0,
+  SECCOMP_MODE_STRICT: 1,
+  SECCOMP_MODE_FILTER: 2,
+  SECCOMP_SET_MODE_STRICT: 0,
+  SECCOMP_SET_MODE_FILTER: 1,
+  SECCOMP_GET_ACTION_AVAIL: 2,
+  SECCOMP_GET_NOTIF_SIZES: 3,
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER: 8,
+  SECCOMP_FILTER_FLAG_TSYNC_ESRCH: 16,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+  SECCOMP_USER_NOTIF_FLAG_CONTINUE: 1,
+  SECCOMP_ADDFD_FLAG_SETFD: 1,
+  SECCOMP_ADDFD_FLAG_SEND: 2,
+} as const;
+
+/** Audit architectures (`AUDIT_ARCH_*`, linux/audit.h with EM_* of linux/elf-em.h): the `arch` of `struct seccomp_data`. */
+export const AuditArch = {
+  AARCH64: 3221225655,
+  ALPHA: 3221262374,
+  ARCOMPACT: 1073741917,
+  ARCOMPACTBE: 93,
+  ARCV2: 1073742019,
+  ARCV2BE: 195,
+  ARM: 1073741864,
+  ARMEB: 40,
+  C6X: 1073741964,
+  C6XBE: 140,
+  CRIS: 1073741900,
+  CSKY: 1073742076,
+  FRV: 21569,
+  H8300: 46,
+  HEXAGON: 164,
+  I386: 1073741827,
+  IA64: 3221225522,
+  M32R: 88,
+  M68K: 4,
+  MICROBLAZE: 189,
+  MIPS: 8,
+  MIPSEL: 1073741832,
+  MIPS64: 2147483656,
+  MIPS64N32: 2684354568,
+  MIPSEL64: 3221225480,
+  MIPSEL64N32: 3758096392,
+  NDS32: 1073741991,
+  NDS32BE: 167,
+  NIOS2: 1073741937,
+  OPENRISC: 92,
+  PARISC: 15,
+  PARISC64: 2147483663,
+  PPC: 20,
+  PPC64: 2147483669,
+  PPC64LE: 3221225493,
+  RISCV32: 1073742067,
+  RISCV64: 3221225715,
+  S390: 22,
+  S390X: 2147483670,
+  SH: 42,
+  SHEL: 1073741866,
+  SH64: 2147483690,
+  SHEL64: 3221225514,
+  SPARC: 2,
+  SPARC64: 2147483691,
+  TILEGX: 3221225663,
+  TILEGX32: 1073742015,
+  TILEPRO: 1073742012,
+  UNICORE: 1073741934,
+  X86_64: 3221225534,
+  XTENSA: 94,
+  LOONGARCH32: 1073742082,
+  LOONGARCH64: 3221225730,
+} as const;
+
+/** XDP attach flags (`XDP_FLAGS_*`, linux/if_link.h). */
+export const XdpFlags = {
+  UPDATE_IF_NOEXIST: 1,
+  SKB_MODE: 2,
+  DRV_MODE: 4,
+  HW_MODE: 8,
+  REPLACE: 16,
+  MODES: 14,
+  MASK: 31,
+} as const;
+
+/** Classic BPF limits and special load offsets (linux/filter.h, linux/bpf_common.h), by their UAPI name. */
+export const FilterConst = {
+  BPF_MAXINSNS: 4096,
+  BPF_MAJOR_VERSION: 1,
+  BPF_MINOR_VERSION: 1,
+  BPF_MEMWORDS: 16,
+  SKF_AD_OFF: -4096,
+  SKF_NET_OFF: -1048576,
+  SKF_LL_OFF: -2097152,
+  BPF_NET_OFF: -1048576,
+  BPF_LL_OFF: -2097152,
+} as const;
+
+/** Classic BPF ancillary-load selectors (`SKF_AD_*`, linux/filter.h), added to `FilterConst.SKF_AD_OFF`. */
+export const SkfAd = {
+  PROTOCOL: 0,
+  PKTTYPE: 4,
+  IFINDEX: 8,
+  NLATTR: 12,
+  NLATTR_NEST: 16,
+  MARK: 20,
+  QUEUE: 24,
+  HATYPE: 28,
+  RXHASH: 32,
+  CPU: 36,
+  ALU_XOR_X: 40,
+  VLAN_TAG: 44,
+  VLAN_TAG_PRESENT: 48,
+  PAY_OFFSET: 52,
+  RANDOM: 56,
+  VLAN_TPID: 60,
+  MAX: 64,
 } as const;

@@ -2,8 +2,6 @@
  * The kernel backend: a libbpf-class loader over bpf(2). Maps, programs, collections from ObjectSpecs,
  * links of every kind, ring buffer and perf buffer readers, object views and feature probes.
  */
-export { AttachTypeExt, LinkTypeExt, MapTypeExt, ProgTypeExt, mapTypeName, linkTypeName, progTypeByName, mapTypeByName } from './uapi-ext.js';
-export { progTypeName as kernelProgTypeName, attachTypeName as kernelAttachTypeName } from './uapi-ext.js';
 export * from './maps/index.js';
 export * from './load/index.js';
 export * from './link/index.js';

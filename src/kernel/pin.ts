@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Uapi } from '../isa/uapi.js';
 import { bpf } from './sys/bpf.js';
 import { ensureBpffs, FsMagic, fsMagic } from './sys/fs.js';
 import { FdRef } from './sys/fd.js';
@@ -18,7 +19,7 @@ export function pinFd(fd: number, path: string): void {
 
 /** Open a pinned object (an owned fd). Throws `KernelError('OBJ_GET', ENOENT)` for a missing pin. */
 export function getPinned(path: string, opts: { readOnly?: boolean; writeOnly?: boolean } = {}): FdRef {
-  const flags = opts.readOnly ? 8 : opts.writeOnly ? 16 : 0; // BPF_F_RDONLY / BPF_F_WRONLY
+  const flags = opts.readOnly ? Uapi.BPF_F_RDONLY : opts.writeOnly ? Uapi.BPF_F_WRONLY : 0;
   const { ret } = bpf('OBJ_GET', { pathname: path, file_flags: flags }, { detail: path });
   return new FdRef(ret, path);
 }

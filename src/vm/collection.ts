@@ -11,7 +11,7 @@ import { VmError, UsageError } from '../errors.js';
 import type { Insn } from '../isa/insn.js';
 import { helperById, helperByName } from '../isa/helpers.js';
 import { Class, JmpOp, LDDW, PseudoCall, PseudoLd, opClass, opJmp, opSource } from '../isa/opcodes.js';
-import { MapType } from '../isa/uapi.js';
+import { MapType, ProgType } from '../isa/uapi.js';
 import type { MapSpec } from '../spec/map.js';
 import type { ObjectSpec, ProgramSpec } from '../spec/program.js';
 import { loadObjectSpec, type LoadObjectOptions } from '../elf/object.js';
@@ -220,7 +220,7 @@ export class Collection {
       printk: [],
       kernelMemory: opts.kernelMemory ?? [],
       userMemory: opts.userMemory ?? [],
-      progType: 0,
+      progType: ProgType.UNSPEC,
       ctxAddr: 0n,
       events: [],
       routes: opts.routes ?? [],

@@ -10,6 +10,7 @@ export const Errno = {
   E2BIG: 7,
   EAGAIN: 11,
   ENOMEM: 12,
+  EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
@@ -21,6 +22,12 @@ export const Errno = {
   EAFNOSUPPORT: 97,
   ENOTSUPP: 524,
 } as const;
+
+/**
+ * EBADF (an fd naming no program or map in a prog array / map-in-map update). Kept out of `Errno` so map errors
+ * keep naming it `E9`, as they always have (test/vm/runtime/maps.test.ts pins that).
+ */
+export const EBADF = 9;
 
 const NAMES = new Map<number, string>(Object.entries(Errno).map(([k, v]) => [v, k]));
 

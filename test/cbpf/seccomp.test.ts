@@ -17,8 +17,8 @@ import {
   hostSeccompArch,
   type SeccompPolicy,
 } from '../../src/cbpf/index.js';
-import { SYSCALLS_X86_64 } from '../../src/cbpf/syscalls-x86_64.js';
-import { SYSCALLS_AARCH64 } from '../../src/cbpf/syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../../src/isa/syscalls-x86_64.js';
+import { SYSCALLS_AARCH64 } from '../../src/isa/syscalls-aarch64.js';
 import { CbpfError } from '../../src/errors.js';
 
 const decide = (prog: ReturnType<typeof compileSeccomp>, d: Parameters<typeof seccompDataBytes>[0]) => runClassic(prog, seccompDataBytes(d)) >>> 0;

@@ -14,7 +14,6 @@ import { TypedMap, codecs } from '../../src/kernel/maps/typed.js';
 import { loadBtf } from '../../src/kernel/load/btf-load.js';
 import { loadInsns } from '../../src/kernel/load/program.js';
 import { objectIds } from '../../src/kernel/info/ids.js';
-import { MapTypeExt } from '../../src/kernel/uapi-ext.js';
 import { possibleCpus } from '../../src/kernel/sys/fs.js';
 import { bindInet, closeFd, socket, AF_INET, SOCK_DGRAM } from '../../src/kernel/sys/net.js';
 import { insn } from '../../src/isa/insn.js';
@@ -205,7 +204,7 @@ test('storage maps (sk, task, cgroup) with BTF key/value types', () => {
   mkS(MapType.TASK_STORAGE);
   const cg = makeCgroup('maps');
   if (cg) {
-    const cgs = mkS(MapTypeExt.CGRP_STORAGE);
+    const cgs = mkS(MapType.CGRP_STORAGE);
     const dir = openSync(cg.path, 'r');
     try {
       cgs.update(u32(dir), u64(5));

@@ -130,7 +130,7 @@ function runPinned(c: ParityCase): ParityReport {
     (c.argSets ?? []).forEach((args, i) => {
       const ctx = new Uint8Array(args.length * 8);
       args.forEach((a, j) => new DataView(ctx.buffer).setBigUint64(j * 8, a, true));
-      const k = kp.testRun({ ctx, ctxSizeOut: 0 });
+      const k = kp.testRun({ ctx }); // raw_tp: testRun passes no ctx_out for this type
       const u = user!.run(c.program, { args });
       if ((k.retval >>> 0) !== u.retval) diffs.push(`${c.program} args #${i}: retval kernel ${k.retval} runtime ${u.retval}`);
     });

@@ -225,6 +225,24 @@ function testKey(b: Block, st: State): string | undefined {
   return `${st[A]}|${b.code & 0xf0}|${operand}`;
 }
 
+/**
+ * A load of scratch slot M[k] into A (`cls` LD) or X (LDX): its value number. The load is rewritten into an
+ * immediate load when the slot holds a known constant, or into `move` (txa/tax) when the slot holds what the
+ * `other` register holds.
+ */
+function loadMem(s: Stmt, st: State, vals: Values, cls: number, other: number, move: number): number {
+  const v = st[s.k]! || vals.fresh();
+  const k = vals.constOf(st[s.k]!);
+  if (k !== undefined) {
+    s.code = cls | Mode.IMM;
+    s.k = k;
+  } else if (st[s.k] && st[s.k] === st[other]) {
+    s.code = CClass.MISC | move;
+    s.k = 0;
+  }
+  return v;
+}
+
 /** Value-number and simplify one block's statements; `st` is updated to the out-state. */
 function numberStmts(stmts: Stmt[], st: State, vals: Values): Stmt[] {
   const out: Stmt[] = [];
@@ -247,17 +265,8 @@ function numberStmts(stmts: Stmt[], st: State, vals: Values): Stmt[] {
         else if (mm === Mode.ABS) v = vals.get(`abs${s.code & 0x18}:${s.k >>> 0}`);
         else if (mm === Mode.IND) v = st[X] ? vals.get(`ind${s.code & 0x18}:${s.k >>> 0}:${st[X]}`) : vals.fresh();
         else if (mm === CMode.LEN) v = vals.get('len');
-        else if (mm === Mode.MEM) {
-          v = st[s.k]! || vals.fresh();
-          const k = vals.constOf(st[s.k]!);
-          if (k !== undefined) {
-            s.code = CClass.LD | Mode.IMM;
-            s.k = k;
-          } else if (st[s.k] && st[s.k] === st[X]) {
-            s.code = CClass.MISC | MiscOp.TXA; // the slot holds what X holds
-            s.k = 0;
-          }
-        } else v = vals.fresh();
+        else if (mm === Mode.MEM) v = loadMem(s, st, vals, CClass.LD, X, MiscOp.TXA);
+        else v = vals.fresh();
         break;
       }
       case CClass.LDX: {
@@ -265,17 +274,8 @@ function numberStmts(stmts: Stmt[], st: State, vals: Values): Stmt[] {
         if (m === Mode.IMM) v = vals.konst(s.k);
         else if (m === CMode.MSH) v = vals.get(`msh:${s.k >>> 0}`);
         else if (m === CMode.LEN) v = vals.get('len');
-        else if (m === Mode.MEM) {
-          v = st[s.k]! || vals.fresh();
-          const k = vals.constOf(st[s.k]!);
-          if (k !== undefined) {
-            s.code = CClass.LDX | Mode.IMM;
-            s.k = k;
-          } else if (st[s.k] && st[s.k] === st[A]) {
-            s.code = CClass.MISC | MiscOp.TAX; // the slot holds what A holds
-            s.k = 0;
-          }
-        } else v = vals.fresh();
+        else if (m === Mode.MEM) v = loadMem(s, st, vals, CClass.LDX, A, MiscOp.TAX);
+        else v = vals.fresh();
         break;
       }
       case CClass.ST:

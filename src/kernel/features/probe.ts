@@ -7,15 +7,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { KernelError } from '../../errors.js';
 import { insn, type Insn } from '../../isa/insn.js';
 import { helperById } from '../../isa/helpers.js';
-import { AttachType, MapType, ProgType } from '../../isa/uapi.js';
+import { AttachType, MapType, ProgType, Uapi, XdpAction } from '../../isa/uapi.js';
+import { AluOp, Class, JmpOp, Source } from '../../isa/opcodes.js';
 import { loadInsns } from '../load/program.js';
 import { attachBtfId } from '../load/kernel-btf.js';
 import { KernelMap } from '../maps/map.js';
 import { FsMagic, fsMagic } from '../sys/fs.js';
 import { perfEventOpen, PerfSwConfig, PerfType } from '../sys/perf.js';
 import { PerfAttrFlag } from '../sys/attr.js';
-import { mapTypeName, progTypeName, MapTypeExt, ProgTypeExt, AttachTypeExt } from '../uapi-ext.js';
+import { mapTypeName, progTypeName } from '../../isa/names.js';
 import { pmuType } from '../link/tracefs.js';
+import { bpfTry } from '../sys/bpf.js';
+import { errnoName } from '../sys/errno.js';
+import { closeFd } from '../sys/net.js';
 
 /** A probe's answer. */
 export interface Feature {
@@ -38,13 +42,16 @@ function cached(key: string, f: () => Feature): Feature {
   return r;
 }
 
-const RET0: Insn[] = [insn(0xb7, 0, 0, 0, 0), insn(0x95)];
+const MOV64_IMM = Class.ALU64 | AluOp.MOV | Source.K;
+/** `r0 = value; exit`. */
+const retProg = (value: number): Insn[] => [insn(MOV64_IMM, 0, 0, 0, value), insn(Class.JMP | JmpOp.EXIT)];
+const RET0: Insn[] = retProg(0);
 
 /** Load parameters that make the minimal program acceptable for each type. */
 function loadParams(type: number): { expectedAttachType?: number; attachTo?: string; insns?: Insn[]; flags?: number } {
   switch (type) {
     case ProgType.CGROUP_SOCK_ADDR:
-      return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT, insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)] };
+      return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT, insns: retProg(1) };
     case ProgType.CGROUP_SKB:
     case ProgType.CGROUP_SOCK:
     case ProgType.CGROUP_SYSCTL:
@@ -53,7 +60,7 @@ function loadParams(type: number): { expectedAttachType?: number; attachTo?: str
       return {
         expectedAttachType:
           type === ProgType.CGROUP_SOCKOPT ? AttachType.CGROUP_GETSOCKOPT : type === ProgType.CGROUP_SOCK ? AttachType.CGROUP_INET_SOCK_CREATE : undefined,
-        insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)],
+        insns: retProg(1),
       };
     case ProgType.SK_LOOKUP:
       return { expectedAttachType: AttachType.SK_LOOKUP };
@@ -62,11 +69,11 @@ function loadParams(type: number): { expectedAttachType?: number; attachTo?: str
     case ProgType.LSM:
       return { expectedAttachType: AttachType.LSM_MAC, attachTo: 'file_open' };
     case ProgType.XDP:
-      return { insns: [insn(0xb7, 0, 0, 0, 2), insn(0x95)] };
+      return { insns: retProg(XdpAction.PASS) };
     case ProgType.SYSCALL:
-      return { flags: 16 /* BPF_F_SLEEPABLE */ };
-    case ProgTypeExt.NETFILTER:
-      return { expectedAttachType: AttachTypeExt.NETFILTER, insns: [insn(0xb7, 0, 0, 0, 1), insn(0x95)] };
+      return { flags: Uapi.BPF_F_SLEEPABLE };
+    case ProgType.NETFILTER:
+      return { expectedAttachType: AttachType.NETFILTER, insns: retProg(1) };
   }
   return {};
 }
@@ -92,7 +99,7 @@ export function probeProgType(type: number): Feature {
 function mapParams(type: number): { keySize: number; valueSize: number; maxEntries: number; flags?: number; mapExtra?: bigint; inner?: boolean } {
   switch (type) {
     case MapType.RINGBUF:
-    case MapTypeExt.USER_RINGBUF:
+    case MapType.USER_RINGBUF:
       return { keySize: 0, valueSize: 0, maxEntries: 4096 };
     case MapType.QUEUE:
     case MapType.STACK:
@@ -100,7 +107,7 @@ function mapParams(type: number): { keySize: number; valueSize: number; maxEntri
     case MapType.BLOOM_FILTER:
       return { keySize: 0, valueSize: 4, maxEntries: 1, mapExtra: 3n };
     case MapType.LPM_TRIE:
-      return { keySize: 8, valueSize: 4, maxEntries: 1, flags: 1 };
+      return { keySize: 8, valueSize: 4, maxEntries: 1, flags: Uapi.BPF_F_NO_PREALLOC };
     case MapType.STACK_TRACE:
       return { keySize: 4, valueSize: 8, maxEntries: 1 };
     case MapType.CGROUP_STORAGE:
@@ -109,15 +116,15 @@ function mapParams(type: number): { keySize: number; valueSize: number; maxEntri
     case MapType.SK_STORAGE:
     case MapType.INODE_STORAGE:
     case MapType.TASK_STORAGE:
-    case MapTypeExt.CGRP_STORAGE:
-      return { keySize: 4, valueSize: 8, maxEntries: 0, flags: 1 };
+    case MapType.CGRP_STORAGE:
+      return { keySize: 4, valueSize: 8, maxEntries: 0, flags: Uapi.BPF_F_NO_PREALLOC };
     case MapType.ARRAY_OF_MAPS:
     case MapType.HASH_OF_MAPS:
       return { keySize: 4, valueSize: 4, maxEntries: 1, inner: true };
     case MapType.STRUCT_OPS:
       return { keySize: 4, valueSize: 4, maxEntries: 1 };
-    case MapTypeExt.ARENA:
-      return { keySize: 0, valueSize: 0, maxEntries: 1, flags: 1024 };
+    case MapType.ARENA:
+      return { keySize: 0, valueSize: 0, maxEntries: 1, flags: Uapi.BPF_F_MMAPABLE };
     case MapType.DEVMAP:
     case MapType.DEVMAP_HASH:
     case MapType.CPUMAP:
@@ -142,7 +149,7 @@ export function probeMapType(type: number): Feature {
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
       // Storage / struct_ops maps require BTF key/value types: creation reaching the BTF check means the type exists.
-      if ([MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapTypeExt.CGRP_STORAGE, MapType.STRUCT_OPS].includes(type as never) && e.errnoName === 'EINVAL') {
+      if ([MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE, MapType.STRUCT_OPS].includes(type as never) && e.errnoName === 'EINVAL') {
         return { ok: true, reason: 'exists (needs BTF key/value types to create)' };
       }
       return { ok: false, reason: `${mapTypeName(type)}: ${e.message}` };
@@ -155,8 +162,8 @@ export function probeHelper(progType: number, helperId: number): Feature {
   return cached(`helper:${progType}:${helperId}`, () => {
     const p = loadParams(progType);
     const code: Insn[] = [];
-    for (let r = 1; r <= 5; r++) code.push(insn(0xb7, r, 0, 0, 0));
-    code.push(insn(0x85, 0, 0, 0, helperId), insn(0xb7, 0, 0, 0, progType === ProgType.XDP ? 2 : 0), insn(0x95));
+    for (let r = 1; r <= 5; r++) code.push(insn(MOV64_IMM, r, 0, 0, 0));
+    code.push(insn(Class.JMP | JmpOp.CALL, 0, 0, 0, helperId), ...retProg(progType === ProgType.XDP ? XdpAction.PASS : 0));
     const name = helperById(helperId)?.fullName ?? `helper ${helperId}`;
     try {
       loadInsns(progType, code, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' }).close();
@@ -225,6 +232,30 @@ export function tpBtf(): Feature {
   });
 }
 
+/**
+ * tcx links (6.6+): LINK_CREATE of a SCHED_CLS program with BPF_TCX_INGRESS on ifindex 0. A kernel with tcx
+ * looks the device up and says ENODEV (nothing gets attached); one without refuses the attach type (EINVAL).
+ * Without tcx, `attachTcx` falls back to classic tc (clsact + cls_bpf over netlink).
+ */
+export function tcx(): Feature {
+  return cached('tcx', () => {
+    let prog;
+    try {
+      prog = loadInsns(ProgType.SCHED_CLS, RET0, { name: 'bpfkit_probe' });
+    } catch (e) {
+      return { ok: false, reason: `cannot load a SCHED_CLS program: ${(e as Error).message}` };
+    }
+    try {
+      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: 0, attach_type: AttachType.TCX_INGRESS });
+      if (ret >= 0) closeFd(ret);
+      if (ret >= 0 || ret === -19 /* ENODEV */) return { ok: true };
+      return { ok: false, reason: `LINK_CREATE(BPF_TCX_INGRESS): ${errnoName(-ret)} — classic tc (clsact + cls_bpf) is used instead` };
+    } finally {
+      prog.close();
+    }
+  });
+}
+
 /** Software perf events (SW_CPU_CLOCK) for sampling programs. */
 export function perfEvents(): Feature {
   return cached('perf', () => {
@@ -277,9 +308,9 @@ export function probeAll(opts: { helpersFor?: number[] } = {}): {
   helpers: Record<string, Record<string, Feature>>;
 } {
   const progTypes: Record<string, Feature> = {};
-  for (const v of new Set(Object.values(ProgTypeExt))) if (v !== 0) progTypes[progTypeName(v)] = probeProgType(v);
+  for (const v of new Set(Object.values(ProgType))) if (v !== 0) progTypes[progTypeName(v)] = probeProgType(v);
   const mapTypes: Record<string, Feature> = {};
-  for (const v of new Set(Object.values(MapTypeExt))) if (v !== 0) mapTypes[mapTypeName(v)] = probeMapType(v);
+  for (const v of new Set(Object.values(MapType))) if (v !== 0) mapTypes[mapTypeName(v)] = probeMapType(v);
   const attach: Record<string, Feature> = {
     kprobe: kprobes(),
     uprobe: uprobes(),
@@ -288,6 +319,7 @@ export function probeAll(opts: { helpersFor?: number[] } = {}): {
     fentry: fentry(),
     lsm: lsm(),
     perf_event: perfEvents(),
+    tcx: tcx(),
     cgroup2: cgroupV2(),
     bpffs: bpffs(),
   };

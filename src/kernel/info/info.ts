@@ -4,8 +4,8 @@
  */
 import { Attr, bpfAttr, scratchAttr } from '../sys/bpf.js';
 import { LAYOUTS, PROG_INFO_GPL_OFFSET, type LayoutName } from '../sys/attr.js';
-import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from '../uapi-ext.js';
-import { LinkTypeExt } from '../uapi-ext.js';
+import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from '../../isa/names.js';
+import { LinkType } from '../../isa/uapi.js';
 
 function getInfo<L extends LayoutName>(fd: number, layout: L, prepare?: (a: Attr<L>) => void): Attr<L> {
   const info = new Attr(layout);
@@ -150,11 +150,11 @@ export function linkInfo(fd: number): LinkInfo {
   const name = Buffer.alloc(512);
   // Second pass with a name buffer for the kinds that report a string.
   const withName: Partial<Record<number, [string, string]>> = {
-    [LinkTypeExt.RAW_TRACEPOINT]: ['raw_tracepoint.tp_name', 'raw_tracepoint.tp_name_len'],
-    [LinkTypeExt.ITER]: ['iter.target_name', 'iter.target_name_len'],
+    [LinkType.RAW_TRACEPOINT]: ['raw_tracepoint.tp_name', 'raw_tracepoint.tp_name_len'],
+    [LinkType.ITER]: ['iter.target_name', 'iter.target_name_len'],
   };
   const nameFields = withName[type];
-  let perfKind = type === LinkTypeExt.PERF_EVENT ? first.get('perf_event.type') : -1;
+  let perfKind = type === LinkType.PERF_EVENT ? first.get('perf_event.type') : -1;
   const perfName: Record<number, [string, string]> = {
     1: ['perf_event.uprobe.file_name', 'perf_event.uprobe.name_len'],
     2: ['perf_event.uprobe.file_name', 'perf_event.uprobe.name_len'],
@@ -171,36 +171,36 @@ export function linkInfo(fd: number): LinkInfo {
   const str = () => name.subarray(0, Math.max(0, name.indexOf(0))).toString();
   const d: Record<string, number | bigint | string> = {};
   switch (type) {
-    case LinkTypeExt.RAW_TRACEPOINT:
+    case LinkType.RAW_TRACEPOINT:
       d.tp_name = str();
       break;
-    case LinkTypeExt.TRACING:
+    case LinkType.TRACING:
       d.attach_type = attachTypeName(i.get('tracing.attach_type'));
       d.target_obj_id = i.get('tracing.target_obj_id');
       d.target_btf_id = i.get('tracing.target_btf_id');
       break;
-    case LinkTypeExt.CGROUP:
+    case LinkType.CGROUP:
       d.cgroup_id = i.get64('cgroup.cgroup_id');
       d.attach_type = attachTypeName(i.get('cgroup.attach_type'));
       break;
-    case LinkTypeExt.ITER:
+    case LinkType.ITER:
       d.target_name = str();
       break;
-    case LinkTypeExt.NETNS:
+    case LinkType.NETNS:
       d.netns_ino = i.get('netns.netns_ino');
       d.attach_type = attachTypeName(i.get('netns.attach_type'));
       break;
-    case LinkTypeExt.XDP:
+    case LinkType.XDP:
       d.ifindex = i.get('xdp.ifindex');
       break;
-    case LinkTypeExt.TCX:
+    case LinkType.TCX:
       d.ifindex = i.get('tcx.ifindex');
       d.attach_type = attachTypeName(i.get('tcx.attach_type'));
       break;
-    case LinkTypeExt.KPROBE_MULTI:
+    case LinkType.KPROBE_MULTI:
       d.count = i.get('kprobe_multi.count');
       break;
-    case LinkTypeExt.PERF_EVENT: {
+    case LinkType.PERF_EVENT: {
       perfKind = i.get('perf_event.type');
       const kinds = ['unspec', 'uprobe', 'uretprobe', 'kprobe', 'kretprobe', 'tracepoint', 'event'];
       d.event_type = kinds[perfKind] ?? String(perfKind);

@@ -7,7 +7,8 @@ import { KernelError } from '../../errors.js';
 import { classifySection } from '../../elf/sections.js';
 import { ProgType } from '../../isa/uapi.js';
 import type { KernelProgram } from '../load/program.js';
-import { AttachTypeExt, progTypeName } from '../uapi-ext.js';
+import { progTypeName } from '../../isa/names.js';
+import { AttachType } from '../../isa/uapi.js';
 import { attachCgroup } from './cgroup.js';
 import { attachIter } from './iter.js';
 import { attachKprobe, attachKprobeMulti, attachKsyscall } from './kprobe.js';
@@ -85,7 +86,7 @@ export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Lin
     case ProgType.XDP:
       return attachXdp(prog, need(t.iface, 'an interface (--iface)', prog), { mode: t.xdpMode });
     case ProgType.SCHED_CLS: {
-      const egress = prog.expectedAttachType === AttachTypeExt.TCX_EGRESS || /egress/.test(section);
+      const egress = prog.expectedAttachType === AttachType.TCX_EGRESS || /egress/.test(section);
       return attachTcx(prog, need(t.iface, 'an interface (--iface)', prog), egress ? 'egress' : 'ingress');
     }
     case ProgType.CGROUP_SKB:

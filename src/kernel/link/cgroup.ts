@@ -8,7 +8,8 @@ import { KernelError } from '../../errors.js';
 import type { KernelProgram } from '../load/program.js';
 import { bpf, bpfTry } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
-import { attachTypeName } from '../uapi-ext.js';
+import { attachTypeName } from '../../isa/names.js';
+import { Uapi } from '../../isa/uapi.js';
 import { BpfLink, type Link } from './link.js';
 
 /** A legacy (PROG_ATTACH) cgroup attachment. */
@@ -53,7 +54,7 @@ export function attachCgroup(prog: KernelProgram, cgroupPath: string, attachType
   try {
     const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_fd: dir, attach_type: at });
     if (ret >= 0) return new BpfLink(new FdRef(ret, `cgroup link ${target}`), 'cgroup', target);
-    bpf('PROG_ATTACH', { target_fd: dir, attach_bpf_fd: prog.fd, attach_type: at, attach_flags: 2 /* BPF_F_ALLOW_MULTI */ }, { detail: target });
+    bpf('PROG_ATTACH', { target_fd: dir, attach_bpf_fd: prog.fd, attach_type: at, attach_flags: Uapi.BPF_F_ALLOW_MULTI }, { detail: target });
     return new CgroupAttachment(target, cgroupPath, prog.fd, at);
   } finally {
     closeSync(dir);

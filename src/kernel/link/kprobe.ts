@@ -6,7 +6,7 @@
  */
 import { arch } from 'node:process';
 import { KernelError } from '../../errors.js';
-import { AttachType } from '../../isa/uapi.js';
+import { AttachType, Uapi } from '../../isa/uapi.js';
 import type { KernelProgram } from '../load/program.js';
 import { cString } from '../sys/bpf.js';
 import { addressOf } from '../sys/ffi.js';
@@ -60,7 +60,7 @@ export function attachKprobeMulti(prog: KernelProgram, symbols: string[], opts: 
     {
       prog_fd: prog.fd,
       attach_type: AttachType.TRACE_KPROBE_MULTI,
-      'kprobe_multi.flags': opts.retprobe ? 1 : 0,
+      'kprobe_multi.flags': opts.retprobe ? Uapi.BPF_F_KPROBE_MULTI_RETURN : 0,
       'kprobe_multi.cnt': symbols.length,
       'kprobe_multi.syms': ptrs,
       'kprobe_multi.cookies': cookies,

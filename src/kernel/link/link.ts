@@ -4,6 +4,7 @@
  * Perf-event based links cost ~72 ms of kernel time each to close, so `closeLinks` closes many concurrently
  * on libuv worker threads.
  */
+import { Uapi } from '../../isa/uapi.js';
 import { Attr, bpf, bpfAttr } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
 import { linkInfo, type LinkInfo } from '../info/info.js';
@@ -61,7 +62,7 @@ export class BpfLink implements Link {
 
   /** Swap the attached program atomically (BPF_LINK_UPDATE). */
   update(progFd: number, opts: { oldProgFd?: number } = {}): void {
-    const a = new Attr('LINK_UPDATE').setAll({ link_fd: this.fd, new_prog_fd: progFd, old_prog_fd: opts.oldProgFd, flags: opts.oldProgFd ? 4 : 0 });
+    const a = new Attr('LINK_UPDATE').setAll({ link_fd: this.fd, new_prog_fd: progFd, old_prog_fd: opts.oldProgFd, flags: opts.oldProgFd ? Uapi.BPF_F_REPLACE : 0 });
     bpfAttr('LINK_UPDATE', a);
   }
 

@@ -7,7 +7,7 @@ import { AttachType } from '../../isa/uapi.js';
 import type { KernelProgram } from '../load/program.js';
 import { bpf, bpfTry } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
-import { attachTypeName } from '../uapi-ext.js';
+import { attachTypeName } from '../../isa/names.js';
 import { BpfLink } from './link.js';
 
 /** Attach a loaded TRACING / LSM program to the target it was loaded for. */

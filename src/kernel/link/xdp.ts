@@ -2,7 +2,7 @@
  * XDP: BPF_LINK_CREATE with attach type BPF_XDP on an interface, in native (driver) mode when the driver
  * supports it, generic (skb) mode otherwise — or as asked. The mode used is reported on the link.
  */
-import { AttachType } from '../../isa/uapi.js';
+import { AttachType, XdpFlags } from '../../isa/uapi.js';
 import type { KernelProgram } from '../load/program.js';
 import { bpfTry } from '../sys/bpf.js';
 import { kernelError } from '../sys/errno.js';
@@ -10,8 +10,8 @@ import { FdRef } from '../sys/fd.js';
 import { ifNameToIndex } from '../sys/net.js';
 import { BpfLink } from './link.js';
 
-/** XDP_FLAGS_* (linux/if_link.h). */
-export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8, REPLACE: 16 } as const;
+/** XDP_FLAGS_* (linux/if_link.h), generated into src/isa/uapi.ts. */
+export { XdpFlags };
 
 /** An XDP attachment. */
 export class XdpLink extends BpfLink {

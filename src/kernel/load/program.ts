@@ -72,6 +72,9 @@ export interface TestRunResult {
   ctx?: Uint8Array;
 }
 
+/** Program types whose BPF_PROG_TEST_RUN reads a context but writes none back (no ctx_out). */
+const NO_CTX_OUT_TYPES: ReadonlySet<number> = new Set([ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE, ProgType.TRACING, ProgType.SYSCALL]);
+
 /** Program types whose attach target is a vmlinux BTF id. */
 const BTF_TARGET_TYPES: ReadonlySet<number> = new Set([ProgType.TRACING, ProgType.LSM]);
 
@@ -251,7 +254,9 @@ export class KernelProgram {
    */
   testRun(o: TestRunOptions = {}): TestRunResult {
     const dataOut = o.data ? Buffer.alloc(o.dataSizeOut ?? o.data.length + 256) : undefined;
-    const ctxOut = o.ctx || o.ctxSizeOut ? Buffer.alloc(o.ctxSizeOut ?? o.ctx!.length) : undefined;
+    // raw_tp, tracing and syscall test runs take a ctx in but no ctx_out (EINVAL): none unless a size is given.
+    const wantCtxOut = o.ctxSizeOut !== undefined ? Boolean(o.ctx || o.ctxSizeOut) : Boolean(o.ctx) && !NO_CTX_OUT_TYPES.has(this.type);
+    const ctxOut = wantCtxOut ? Buffer.alloc(o.ctxSizeOut ?? o.ctx!.length) : undefined;
     const a = new Attr('TEST_RUN').setAll({
       prog_fd: this.fd,
       data_size_in: o.data?.length,

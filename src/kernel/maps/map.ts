@@ -8,12 +8,13 @@ import { BpfCmd, MapType, Uapi } from '../../isa/uapi.js';
 import type { BpfMap, MapSpec } from '../../spec/map.js';
 import { Attr, bpf, bpfAttr, bpfRaw, scratchAttr } from '../sys/bpf.js';
 import { kernelError } from '../sys/errno.js';
+import { LAYOUTS } from '../sys/attr.js';
 import { FdRef } from '../sys/fd.js';
 import { possibleCpus } from '../sys/fs.js';
 import { mapInfo, type MapInfo } from '../info/info.js';
 import { openById } from '../info/ids.js';
 import { getPinned, pinFd, unpin } from '../pin.js';
-import { MapTypeExt, mapTypeName } from '../uapi-ext.js';
+import { mapTypeName } from '../../isa/names.js';
 
 const PERCPU_TYPES: ReadonlySet<number> = new Set([
   MapType.PERCPU_HASH,
@@ -37,8 +38,9 @@ export interface MapCreateOptions {
   ifindex?: number;
 }
 
-/** Remembered for the element-op attr field positions (`MAP_ELEM` layout). */
-const ELEM = { fd: 0, key: 8, value: 16, flags: 24 };
+/** The element-op attr field positions, from the `MAP_ELEM` layout (src/kernel/sys/attr.ts). */
+const ELEM_FIELDS = LAYOUTS.MAP_ELEM.fields;
+const ELEM = { fd: ELEM_FIELDS.map_fd[0], key: ELEM_FIELDS.key[0], value: ELEM_FIELDS.value[0], flags: ELEM_FIELDS.flags[0] };
 
 /** A live kernel map. */
 export class KernelMap implements BpfMap {
@@ -451,4 +453,4 @@ export function sanitizeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 }
 
-export { MapTypeExt };
+export { MapType };

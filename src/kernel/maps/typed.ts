@@ -31,34 +31,31 @@ function intCodec(size: 1 | 2 | 4, signed: boolean): Codec<number> {
   };
 }
 
+/** 64-bit integers as bigints (numbers are accepted when encoding). */
+function int64Codec(signed: boolean): Codec<bigint> {
+  return {
+    size: 8,
+    encode(v: bigint | number) {
+      const b = Buffer.alloc(8);
+      if (signed) b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)));
+      else b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)));
+      return b;
+    },
+    decode(b: Uint8Array) {
+      const x = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      return signed ? x.readBigInt64LE(0) : x.readBigUInt64LE(0);
+    },
+  } as Codec<bigint>;
+}
+
 /** Little-endian integer codecs (host order on x86-64/aarch64). */
 export const codecs = {
   u8: intCodec(1, false),
   u16: intCodec(2, false),
   u32: intCodec(4, false),
   i32: intCodec(4, true),
-  u64: {
-    size: 8,
-    encode(v: bigint | number) {
-      const b = Buffer.alloc(8);
-      b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)));
-      return b;
-    },
-    decode(b: Uint8Array) {
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64LE(0);
-    },
-  } as Codec<bigint>,
-  i64: {
-    size: 8,
-    encode(v: bigint | number) {
-      const b = Buffer.alloc(8);
-      b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)));
-      return b;
-    },
-    decode(b: Uint8Array) {
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigInt64LE(0);
-    },
-  } as Codec<bigint>,
+  u64: int64Codec(false),
+  i64: int64Codec(true),
   /** Raw bytes of a fixed size. */
   bytes(size: number): Codec<Uint8Array> {
     return { size, encode: (v) => v, decode: (b) => b };

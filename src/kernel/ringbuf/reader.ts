@@ -10,13 +10,13 @@
  * count their own drops (e.g. in an array map); `stats` reports what this consumer saw.
  */
 import { KernelError } from '../../errors.js';
-import { MapType } from '../../isa/uapi.js';
+import { MapType, Uapi } from '../../isa/uapi.js';
 import { Mapping, PROT_READ, PROT_WRITE } from '../sys/mmap.js';
 import { pollFd, systemPageSize } from '../sys/ffi.js';
 
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
-const HDR = 8;
+const BUSY = Uapi.BPF_RINGBUF_BUSY_BIT;
+const DISCARD = Uapi.BPF_RINGBUF_DISCARD_BIT;
+const HDR = Uapi.BPF_RINGBUF_HDR_SZ;
 
 /** How to wait for records. */
 export interface RingBufferOptions {

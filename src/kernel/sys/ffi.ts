@@ -9,6 +9,8 @@
 import { createRequire } from 'node:module';
 import { arch } from 'node:process';
 import type * as Koffi from 'koffi';
+import { SYSCALLS_AARCH64 } from '../../isa/syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../../isa/syscalls-x86_64.js';
 
 let koffiModule: typeof Koffi | undefined;
 /** koffi, loaded on first use (importing bpfkit does not load the native addon unless the kernel is used). */
@@ -16,17 +18,24 @@ function kf(): typeof Koffi {
   return (koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi);
 }
 
-/** Syscall numbers for the architectures bpfkit supports. */
-const NR: Record<string, { bpf: number; perf_event_open: number; ioctl: number; setns: number }> = {
-  x64: { bpf: 321, perf_event_open: 298, ioctl: 16, setns: 308 },
-  arm64: { bpf: 280, perf_event_open: 241, ioctl: 29, setns: 268 },
-};
+/** The syscall numbers the sys layer calls through glibc's syscall(). */
+interface SyscallNumbers {
+  bpf: number;
+  perf_event_open: number;
+  ioctl: number;
+  setns: number;
+  seccomp: number;
+}
+/** The generated syscall table (src/isa/syscalls-*.ts) of each architecture bpfkit supports. */
+const TABLES: Record<string, Readonly<Record<string, number>>> = { x64: SYSCALLS_X86_64, arm64: SYSCALLS_AARCH64 };
+let nrs: SyscallNumbers | undefined;
 
 /** This architecture's syscall numbers (throws on an unsupported architecture when first used). */
-export function syscallNumbers(): { bpf: number; perf_event_open: number; ioctl: number; setns: number } {
-  const nr = NR[arch];
-  if (!nr) throw new Error(`bpfkit kernel backend: unsupported architecture ${arch}`);
-  return nr;
+export function syscallNumbers(): SyscallNumbers {
+  if (nrs) return nrs;
+  const t = TABLES[arch];
+  if (!t) throw new Error(`bpfkit kernel backend: unsupported architecture ${arch}`);
+  return (nrs = { bpf: t.bpf!, perf_event_open: t.perf_event_open!, ioctl: t.ioctl!, setns: t.setns!, seccomp: t.seccomp! });
 }
 
 type Fn = (...args: any[]) => any;
@@ -49,12 +58,24 @@ export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: bigint, len: number): number;
   recv(fd: number, buf: bigint, len: number, flags: number): number;
+  /** recvfrom(2) with the sender's address written at `addr` (`*lenPtr` bytes available). */
+  recvfrom(fd: number, buf: bigint, len: number, flags: number, addr: bigint, lenPtr: bigint): number;
   setsockopt(fd: number, level: number, name: number, value: bigint, len: number): number;
   getsockname(fd: number, addr: bigint, lenPtr: bigint): number;
   ifNameToIndex(name: string): number;
   getpid(): number;
   mount(source: string, target: string, fstype: string, flags: number, data: bigint): number;
   statfs(path: string, buf: bigint): number;
+  prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
+  /** seccomp(2) (glibc has no wrapper). */
+  seccomp(op: number, flags: number, args: bigint): number;
+  /** fcntl(2) with an integer argument. */
+  fcntl(fd: number, cmd: number, arg: number): number;
+  /** execve(2): argv and envp end with null. Returns only on failure. */
+  execve(path: string, argv: readonly (string | null)[], envp: readonly (string | null)[]): number;
+  /** sched_getaffinity(2) / sched_setaffinity(2) of a thread (0 = the calling one). */
+  schedGetaffinity(pid: number, size: number, mask: bigint): number;
+  schedSetaffinity(pid: number, size: number, mask: bigint): number;
   errno(): number;
 }
 
@@ -83,6 +104,12 @@ export function sys(): Libc {
   const getpid = fn('int getpid(void)');
   const mount = fn('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, uint64_t data)');
   const statfs = fn('int statfs(const char *path, uint64_t buf)');
+  const recvfrom = fn('long recvfrom(int fd, uint64_t buf, size_t len, int flags, uint64_t addr, uint64_t lenp)');
+  const prctl = fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
+  const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
+  const execve = fn('int execve(const char *path, const char **argv, const char **envp)');
+  const getaff = fn('int sched_getaffinity(int pid, size_t size, uint64_t mask)');
+  const setaff = fn('int sched_setaffinity(int pid, size_t size, uint64_t mask)');
   libc = {
     bpf: (cmd, attr, size) => Number(syscall4(nr.bpf, cmd, attr, size)),
     perfEventOpen: (attr, pid, cpu, groupFd, flags) => Number(syscall6(nr.perf_event_open, attr, pid, cpu, groupFd, flags)),
@@ -105,9 +132,27 @@ export function sys(): Libc {
     getpid: () => getpid(),
     mount: (s, t, f, fl, d) => mount(s, t, f, fl, d),
     statfs: (p, b) => statfs(p, b),
+    recvfrom: (fd, buf, len, flags, addr, lenp) => Number(recvfrom(fd, buf, len, flags, addr, lenp)),
+    prctl: (o, a2, a3, a4, a5) => prctl(o, a2, a3, a4, a5),
+    seccomp: (op, flags, args) => Number(syscall3i(nr.seccomp, op, flags, args)),
+    fcntl: (fd, cmd, arg) => fcntl(fd, cmd, arg),
+    execve: (path, argv, envp) => execve(path, argv, envp),
+    schedGetaffinity: (pid, size, mask) => getaff(pid, size, mask),
+    schedSetaffinity: (pid, size, mask) => setaff(pid, size, mask),
     errno: () => kf().errno(),
   };
   return libc;
+}
+
+let extraLib: ReturnType<typeof Koffi.load> | undefined;
+/**
+ * Bind one more libc function from its C declaration, for sys modules with calls of their own (netlink.ts:
+ * sendto/recv). Bind once and keep the result; errno is read with `sys().errno()` right after a failing call.
+ */
+export function libcFunction(decl: string): Fn {
+  syscallNumbers();
+  extraLib ??= kf().load(null);
+  return extraLib.func(decl) as Fn;
 }
 
 /** The address of a buffer's first byte (costs ~0.5-0.9 us: cache it for hot paths). */

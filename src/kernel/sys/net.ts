@@ -1,6 +1,7 @@
 /**
  * Network system calls the kernel backend needs: interface indices, SO_ATTACH_BPF, and a minimal raw socket
- * API (socket/bind/recv) so tests and tools can own a socket fd a filter attaches to.
+ * API (socket/bind/recv) so tests and tools can own a socket fd a filter attaches to. The socket-layer
+ * constants (asm-generic/socket.h, bits/socket.h) are spelled here once; AF_PACKET capture is in packet.ts.
  */
 import { kernelError } from './errno.js';
 import { addressOf, sys } from './ffi.js';
@@ -10,11 +11,15 @@ export const SO_ATTACH_FILTER = 26;
 export const SO_DETACH_FILTER = 27;
 export const SO_ATTACH_BPF = 50;
 export const SO_DETACH_BPF = SO_DETACH_FILTER;
+export const SO_LOCK_FILTER = 44;
 export const AF_INET = 2;
+export const AF_PACKET = 17;
 export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
 
 /** The index of a network interface by name; throws `KernelError('if_nametoindex', ENODEV)` when absent. */
 export function ifNameToIndex(name: string): number {

@@ -7,7 +7,7 @@
  * the packet or the skb.
  */
 import { UsageError } from '../../errors.js';
-import { ProgType } from '../../isa/uapi.js';
+import { NetConst, ProgType } from '../../isa/uapi.js';
 import type { Memory } from '../api.js';
 import type { RuntimeEnv, SkbState } from '../helpers/env.js';
 import { PacketBuffer } from './packet.js';
@@ -60,8 +60,8 @@ export function prepareSkb(mem: Memory, env: RuntimeEnv, progType: number, packe
   }
   // BPF_PROG_TEST_RUN refuses IPv4 / IPv6 frames too short for their network header.
   const ethertype = (packet[12] << 8) | packet[13];
-  if ((ethertype === 0x0800 && packet.length < 34) || (ethertype === 0x86dd && packet.length < 54)) {
-    throw new UsageError(`${ethertype === 0x0800 ? 'IPv4' : 'IPv6'} frame of ${packet.length} bytes is shorter than its network header (BPF_PROG_TEST_RUN refuses it)`);
+  if ((ethertype === NetConst.ETH_P_IP && packet.length < 34) || (ethertype === NetConst.ETH_P_IPV6 && packet.length < 54)) {
+    throw new UsageError(`${ethertype === NetConst.ETH_P_IP ? 'IPv4' : 'IPv6'} frame of ${packet.length} bytes is shorter than its network header (BPF_PROG_TEST_RUN refuses it)`);
   }
   for (const k of Object.keys(input)) {
     if (!SKB_INPUT_FIELDS.includes(k)) throw new UsageError(`__sk_buff.${k} cannot be set as input (allowed: ${SKB_INPUT_FIELDS.join(', ')})`);

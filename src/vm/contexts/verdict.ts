@@ -1,20 +1,13 @@
 /** Names of program return values per program type (XDP actions, tc actions, socket filter / cgroup skb). */
-import { ProgType, XdpAction } from '../../isa/uapi.js';
+import { NetConst, ProgType, XdpAction } from '../../isa/uapi.js';
 
 const XDP_NAMES = Object.fromEntries(Object.entries(XdpAction).map(([k, v]) => [v, `XDP_${k}`]));
-/** TC_ACT_* values (include/uapi/linux/pkt_cls.h). */
-const TC_NAMES: Record<number, string> = {
-  [-1]: 'TC_ACT_UNSPEC',
-  0: 'TC_ACT_OK',
-  1: 'TC_ACT_RECLASSIFY',
-  2: 'TC_ACT_SHOT',
-  3: 'TC_ACT_PIPE',
-  4: 'TC_ACT_STOLEN',
-  5: 'TC_ACT_QUEUED',
-  6: 'TC_ACT_REPEAT',
-  7: 'TC_ACT_REDIRECT',
-  8: 'TC_ACT_TRAP',
-};
+/** TC_ACT_* names by value (linux/pkt_cls.h; TC_ACT_VALUE_MAX is a bound, not a verdict). */
+const TC_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(NetConst)
+    .filter(([k]) => k.startsWith('TC_ACT_') && k !== 'TC_ACT_VALUE_MAX')
+    .map(([k, v]) => [v, k]),
+);
 
 /** The verdict a return value means for a program type, or undefined when the type has no verdicts. */
 export function verdictName(progType: number, retval: number): string | undefined {

@@ -8,30 +8,32 @@
  */
 import { VmError } from '../../errors.js';
 import type { HelperCallContext, HelperImpl } from '../api.js';
-import { ProgType } from '../../isa/uapi.js';
+import { ProgType, Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
 import { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import { RingBufMap, ringOfBuffer } from '../maps/ringbuf.js';
 import { envOf } from './env.js';
-import { flagsArg, mapArg, readBytes, u32, UapiExtra } from './util.js';
+import { flagsArg, mapArg, readBytes, u32 } from './util.js';
 
 const DYNPTR_TYPE_LOCAL = 1;
 const DYNPTR_TYPE_RINGBUF = 2;
 const DYNPTR_SIZE_MASK = 0xffffff;
 const DYNPTR_RDONLY = 0x80000000;
 const DYNPTR_MAX_SIZE = DYNPTR_SIZE_MASK;
+const INDEX_MASK = BigInt(Uapi.BPF_F_INDEX_MASK);
+const CTXLEN_MASK = BigInt(Uapi.BPF_F_CTXLEN_MASK);
 
 function perfOutput(c: HelperCallContext, r2: bigint, flags: bigint, data: bigint, size: bigint): number {
   const env = envOf(c);
   const m = mapArg(c, r2, env);
   if (!(m instanceof PerfEventArrayMap)) return -Errno.EINVAL;
   const packetProg = env.packet !== undefined && (env.progType === ProgType.XDP || env.skb !== undefined);
-  const allowed = UapiExtra.BPF_F_INDEX_MASK | (packetProg ? UapiExtra.BPF_F_CTXLEN_MASK : 0n);
+  const allowed = INDEX_MASK | (packetProg ? CTXLEN_MASK : 0n);
   if (flags & ~allowed) return -Errno.EINVAL;
-  let index = Number(flags & UapiExtra.BPF_F_INDEX_MASK);
-  if (BigInt(index) === UapiExtra.BPF_F_CURRENT_CPU) index = env.cpu;
+  let index = Number(flags & INDEX_MASK);
+  if (index === Uapi.BPF_F_CURRENT_CPU) index = env.cpu;
   const parts = [readBytes(c, data, Number(size))];
-  const ctxLen = Number((flags & UapiExtra.BPF_F_CTXLEN_MASK) >> 32n);
+  const ctxLen = Number((flags & CTXLEN_MASK) >> 32n);
   if (ctxLen) {
     const pkt = env.packet!.bytes();
     if (ctxLen > pkt.length) return -Errno.EFAULT;

@@ -21,7 +21,6 @@ export { bpfFormat } from './printf.js';
 export { csumPartial, csumReplace2, csumReplace4, csumFold } from './csum.js';
 export { flowHash } from './skb.js';
 export { parseIp, routeFor } from './redirect.js';
-export { UapiExtra } from './util.js';
 
 const BY_NAME: Record<string, HelperImpl> = {
   ...mapHelpers,

@@ -4,16 +4,18 @@
  * and bpf_fib_lookup against the run's routing table (longest prefix, neighbour MACs, MTU check for XDP).
  */
 import type { HelperCallContext, HelperImpl } from '../api.js';
-import { MapType, ProgType, Uapi, XdpAction } from '../../isa/uapi.js';
+import { MapType, NetConst, ProgType, Uapi, XdpAction } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
 import { keyU32, u32Key } from '../maps/base.js';
 import { envOf, type Route } from './env.js';
-import { mapArg, u32, UapiExtra } from './util.js';
+import { mapArg, u32 } from './util.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
 /** sizeof(struct bpf_fib_lookup). */
 const FIB_LOOKUP_SIZE = 64;
+/** The kernel-internal BPF_F_ACTION_MASK (include/linux/filter.h): the fallback verdicts of bpf_redirect_map. */
+const ACTION_MASK = BigInt(XdpAction.ABORTED | XdpAction.DROP | XdpAction.PASS | XdpAction.TX);
 
 /** Parse an IPv4 or IPv6 address into bytes. */
 export function parseIp(s: string): Uint8Array | undefined {
@@ -108,17 +110,17 @@ export const redirectHelpers: Record<string, HelperImpl> = {
       env.redirect = { ifindex: u32(r1), flags: r2 };
       return XdpAction.REDIRECT;
     }
-    if (r2 & ~BigInt(Uapi.BPF_F_INGRESS)) return UapiExtra.TC_ACT_SHOT;
+    if (r2 & ~BigInt(Uapi.BPF_F_INGRESS)) return NetConst.TC_ACT_SHOT;
     env.redirect = { ifindex: u32(r1), flags: r2 };
-    return UapiExtra.TC_ACT_REDIRECT;
+    return NetConst.TC_ACT_REDIRECT;
   },
   redirect_map(c, r1, r2, r3) {
     const env = envOf(c);
     const m = mapArg(c, r1, env);
-    if (r3 & ~(UapiExtra.BPF_F_ACTION_MASK | BigInt(Uapi.BPF_F_BROADCAST | Uapi.BPF_F_EXCLUDE_INGRESS))) return XdpAction.ABORTED;
+    if (r3 & ~(ACTION_MASK | BigInt(Uapi.BPF_F_BROADCAST | Uapi.BPF_F_EXCLUDE_INGRESS))) return XdpAction.ABORTED;
     const key = u32(r2);
     const v = m.type === MapType.DEVMAP_HASH ? m.findValue(u32Key(key), 0, false) : m.findValue(u32Key(key), 0, false);
-    if (!v && !(r3 & BigInt(Uapi.BPF_F_BROADCAST))) return Number(r3 & UapiExtra.BPF_F_ACTION_MASK);
+    if (!v && !(r3 & BigInt(Uapi.BPF_F_BROADCAST))) return Number(r3 & ACTION_MASK);
     const ifindex = v && (m.type === MapType.DEVMAP || m.type === MapType.DEVMAP_HASH) ? keyU32(v) : 0;
     env.redirect = { ifindex, flags: r3, map: m.name, key };
     return XdpAction.REDIRECT;

@@ -11,16 +11,34 @@
  * a keyed siphash with a boot-time random key, so values differ.
  */
 import type { HelperCallContext, HelperImpl } from '../api.js';
-import { Uapi } from '../../isa/uapi.js';
+import { NetConst, Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
 import { jhash2 } from '../maps/jhash.js';
 import { envOf, type SkbState } from './env.js';
 import type { PacketBuffer } from '../contexts/packet.js';
 import { csumFrom32to16, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, csumSub } from './csum.js';
-import { s32, u32, UapiExtra } from './util.js';
+import { s32, u32 } from './util.js';
 
-const EACCES = 13;
-const ENOMEM = 12;
+const HDR_FIELD_MASK = BigInt(Uapi.BPF_F_HDR_FIELD_MASK);
+
+/**
+ * The checksum `sum` after an l3/l4_csum_replace, or a negative errno: the low flag bits give the size of the
+ * replaced field (2 or 4 bytes, with `replace2` for 2-byte fields), or 0 when `to` is a checksum difference
+ * (then `from` must be 0).
+ */
+function csumReplaced(sum: number, flags: bigint, from: bigint, to: bigint, replace2: (sum: number, from: number, to: number) => number): number {
+  switch (Number(flags & HDR_FIELD_MASK)) {
+    case 0:
+      return from !== 0n ? -Errno.EINVAL : csumReplaceByDiff(sum, u32(to));
+    case 2:
+      return replace2(sum, Number(from & 0xffffn), Number(to & 0xffffn));
+    case 4:
+      return csumReplace4(sum, u32(from), u32(to));
+    default:
+      return -Errno.EINVAL;
+  }
+}
+
 /** SKB_MAX_ALLOC on x86-64 (an order-2 page block minus skb_shared_info): bpf_skb_change_tail's limit. */
 const SKB_MAX_LEN = 16384 - 320;
 const CSUM_MANGLED_0 = 0xffff;
@@ -39,13 +57,13 @@ export function flowHash(bytes: Uint8Array, netOff: number, protocol: number): n
   const words: number[] = [];
   let l4 = -1;
   let proto = 0;
-  if (protocol === UapiExtra.ETH_P_IP && bytes.length >= netOff + 20) {
+  if (protocol === NetConst.ETH_P_IP && bytes.length >= netOff + 20) {
     const ihl = (bytes[netOff] & 15) * 4;
     proto = bytes[netOff + 9];
     for (let i = 12; i < 20; i++) words.push(bytes[netOff + i]);
     const frag = be16(bytes, netOff + 6) & 0x3fff;
     if (!frag) l4 = netOff + ihl;
-  } else if (protocol === UapiExtra.ETH_P_IPV6 && bytes.length >= netOff + 40) {
+  } else if (protocol === NetConst.ETH_P_IPV6 && bytes.length >= netOff + 40) {
     proto = bytes[netOff + 6];
     for (let i = 8; i < 40; i++) words.push(bytes[netOff + i]);
     l4 = netOff + 40;
@@ -110,7 +128,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
   skb_pull_data(c, _r1, r2) {
     const k = skbOf(c);
     if (!k) return -Errno.EINVAL;
-    if (u32(r2) > k.p.length) return -ENOMEM;
+    if (u32(r2) > k.p.length) return -Errno.ENOMEM;
     k.p.commit();
     return 0;
   },
@@ -130,25 +148,11 @@ export const skbHelpers: Record<string, HelperImpl> = {
     const k = skbOf(c);
     if (!k) return -Errno.EINVAL;
     const off = u32(r2);
-    if (r5 & ~UapiExtra.BPF_F_HDR_FIELD_MASK) return -Errno.EINVAL;
+    if (r5 & ~HDR_FIELD_MASK) return -Errno.EINVAL;
     if (off > 0xffff || off & 1 || off + 2 > k.p.length) return -Errno.EFAULT;
     const b = k.p.bytes();
-    const sum = b[off] | (b[off + 1] << 8);
-    let res: number;
-    switch (Number(r5 & UapiExtra.BPF_F_HDR_FIELD_MASK)) {
-      case 0:
-        if (r3 !== 0n) return -Errno.EINVAL;
-        res = csumReplaceByDiff(sum, u32(r4));
-        break;
-      case 2:
-        res = csumReplace2(sum, Number(r3 & 0xffffn), Number(r4 & 0xffffn));
-        break;
-      case 4:
-        res = csumReplace4(sum, u32(r3), u32(r4));
-        break;
-      default:
-        return -Errno.EINVAL;
-    }
+    const res = csumReplaced(b[off] | (b[off + 1] << 8), r5, r3, r4, csumReplace2);
+    if (res < 0) return res;
     b[off] = res & 0xff;
     b[off + 1] = res >> 8;
     return 0;
@@ -157,7 +161,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
     const k = skbOf(c);
     if (!k) return -Errno.EINVAL;
     const off = u32(r2);
-    const allowed = BigInt(Uapi.BPF_F_MARK_MANGLED_0 | Uapi.BPF_F_MARK_ENFORCE | Uapi.BPF_F_PSEUDO_HDR | Uapi.BPF_F_IPV6) | UapiExtra.BPF_F_HDR_FIELD_MASK;
+    const allowed = BigInt(Uapi.BPF_F_MARK_MANGLED_0 | Uapi.BPF_F_MARK_ENFORCE | Uapi.BPF_F_PSEUDO_HDR | Uapi.BPF_F_IPV6) | HDR_FIELD_MASK;
     if (r5 & ~allowed) return -Errno.EINVAL;
     if (off > 0xffff || off & 1 || off + 2 > k.p.length) return -Errno.EFAULT;
     const b = k.p.bytes();
@@ -165,21 +169,8 @@ export const skbHelpers: Record<string, HelperImpl> = {
     const mmzero = (r5 & BigInt(Uapi.BPF_F_MARK_MANGLED_0)) !== 0n;
     const mforce = (r5 & BigInt(Uapi.BPF_F_MARK_ENFORCE)) !== 0n;
     if (mmzero && !mforce && sum === 0) return 0;
-    let res: number;
-    switch (Number(r5 & UapiExtra.BPF_F_HDR_FIELD_MASK)) {
-      case 0:
-        if (r3 !== 0n) return -Errno.EINVAL;
-        res = csumReplaceByDiff(sum, u32(r4));
-        break;
-      case 2:
-        res = csumReplace4(sum, Number(r3 & 0xffffn), Number(r4 & 0xffffn));
-        break;
-      case 4:
-        res = csumReplace4(sum, u32(r3), u32(r4));
-        break;
-      default:
-        return -Errno.EINVAL;
-    }
+    let res = csumReplaced(sum, r5, r3, r4, csumReplace4);
+    if (res < 0) return res;
     if (mmzero && res === 0) res = CSUM_MANGLED_0;
     b[off] = res & 0xff;
     b[off + 1] = res >> 8;
@@ -200,7 +191,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
   csum_update: () => -Errno.ENOTSUPP,
   csum_level(c, _r1, r2) {
     const level = Number(r2);
-    if (level === Uapi.BPF_CSUM_LEVEL_QUERY) return -EACCES;
+    if (level === Uapi.BPF_CSUM_LEVEL_QUERY) return -Errno.EACCES;
     if (level === Uapi.BPF_CSUM_LEVEL_INC || level === Uapi.BPF_CSUM_LEVEL_DEC || level === Uapi.BPF_CSUM_LEVEL_RESET) {
       const k = skbOf(c);
       if (k) k.s.csumLevel = level === Uapi.BPF_CSUM_LEVEL_RESET ? 0 : k.s.csumLevel;
@@ -214,7 +205,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
     let proto = Number(r2 & 0xffffn);
     const protoHost = ((proto & 0xff) << 8) | (proto >> 8);
     // The kernel silently uses 802.1Q for any other protocol.
-    if (protoHost !== UapiExtra.ETH_P_8021Q && protoHost !== UapiExtra.ETH_P_8021AD) proto = 0x0081;
+    if (protoHost !== NetConst.ETH_P_8021Q && protoHost !== NetConst.ETH_P_8021AD) proto = 0x0081;
     const s = k.s;
     if (s.macBefore) return -Errno.EINVAL;
     if (s.vlanPresent) {
@@ -238,7 +229,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
     if (s.macBefore) return -Errno.EINVAL;
     const isVlan = (be: number) => {
       const h = ((be & 0xff) << 8) | (be >> 8);
-      return h === UapiExtra.ETH_P_8021Q || h === UapiExtra.ETH_P_8021AD;
+      return h === NetConst.ETH_P_8021Q || h === NetConst.ETH_P_8021AD;
     };
     const popBytes = (): number | undefined => {
       const off = -s.macBefore + 12;
@@ -329,8 +320,8 @@ export const skbHelpers: Record<string, HelperImpl> = {
       (0xffn << BigInt(Uapi.BPF_ADJ_ROOM_ENCAP_L2_SHIFT));
     if (r4 & ~allowedFlags || (mode !== Uapi.BPF_ADJ_ROOM_NET && mode !== Uapi.BPF_ADJ_ROOM_MAC)) return -Errno.EINVAL;
     const proto = ((k.s.protocol & 0xff) << 8) | (k.s.protocol >> 8);
-    if (proto !== UapiExtra.ETH_P_IP && proto !== UapiExtra.ETH_P_IPV6) return -Errno.ENOTSUPP;
-    const base = proto === UapiExtra.ETH_P_IP ? 20 : 40;
+    if (proto !== NetConst.ETH_P_IP && proto !== NetConst.ETH_P_IPV6) return -Errno.ENOTSUPP;
+    const base = proto === NetConst.ETH_P_IP ? 20 : 40;
     const off = k.s.networkOffset + (mode === Uapi.BPF_ADJ_ROOM_NET ? base : 0);
     if (diff < 0) {
       if (-diff > 0xfff || off - diff > k.p.length) return -Errno.EFAULT;

@@ -10,7 +10,9 @@ import { Errno } from '../errno.js';
 import { StackTraceMap } from '../maps/stack-trace.js';
 import { PT_REGS, fieldNamed } from '../contexts/layouts.js';
 import { envOf } from './env.js';
-import { mapArg, u32, UapiExtra } from './util.js';
+import { mapArg, u32 } from './util.js';
+
+const SKIP_MASK = BigInt(Uapi.BPF_F_SKIP_FIELD_MASK);
 
 function frames(c: HelperCallContext, flags: bigint): bigint[] | undefined {
   const t = envOf(c).task;
@@ -19,12 +21,12 @@ function frames(c: HelperCallContext, flags: bigint): bigint[] | undefined {
 
 function getStack(c: HelperCallContext, stack: bigint[] | undefined, buf: bigint, size: number, flags: bigint): number {
   const out = c.mem.view(buf, size, true);
-  const allowed = UapiExtra.BPF_F_SKIP_FIELD_MASK | BigInt(Uapi.BPF_F_USER_STACK | Uapi.BPF_F_USER_BUILD_ID);
+  const allowed = SKIP_MASK | BigInt(Uapi.BPF_F_USER_STACK | Uapi.BPF_F_USER_BUILD_ID);
   if (flags & ~allowed || flags & BigInt(Uapi.BPF_F_USER_BUILD_ID) || size % 8) {
     out.fill(0);
     return -Errno.EINVAL;
   }
-  const skip = Number(flags & UapiExtra.BPF_F_SKIP_FIELD_MASK);
+  const skip = Number(flags & SKIP_MASK);
   if (!stack || stack.length <= skip) {
     out.fill(0);
     return -Errno.EFAULT;
@@ -40,12 +42,12 @@ function getStack(c: HelperCallContext, stack: bigint[] | undefined, buf: bigint
 export const tracingHelpers: Record<string, HelperImpl> = {
   get_stackid(c, _r1, r2, r3) {
     const m = mapArg(c, r2);
-    const allowed = UapiExtra.BPF_F_SKIP_FIELD_MASK | BigInt(Uapi.BPF_F_USER_STACK | Uapi.BPF_F_FAST_STACK_CMP | Uapi.BPF_F_REUSE_STACKID);
+    const allowed = SKIP_MASK | BigInt(Uapi.BPF_F_USER_STACK | Uapi.BPF_F_FAST_STACK_CMP | Uapi.BPF_F_REUSE_STACKID);
     if (!(m instanceof StackTraceMap) || r3 & ~allowed) return -Errno.EINVAL;
-    const skip = Number(r3 & UapiExtra.BPF_F_SKIP_FIELD_MASK);
+    const skip = Number(r3 & SKIP_MASK);
     const st = frames(c, r3);
     if (!st || st.length <= skip) return -Errno.EFAULT;
-    return m.getStackId(st.slice(skip, skip + m.depth), Number(r3 & ~UapiExtra.BPF_F_SKIP_FIELD_MASK));
+    return m.getStackId(st.slice(skip, skip + m.depth), Number(r3 & ~SKIP_MASK));
   },
   get_stack: (c, _r1, r2, r3, r4) => getStack(c, frames(c, r4), r2, u32(r3), r4),
   get_task_stack: (c, _r1, r2, r3, r4) => getStack(c, frames(c, r4), r2, u32(r3), r4),

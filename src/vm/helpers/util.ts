@@ -1,31 +1,11 @@
 /**
  * Small pieces shared by helper implementations: argument conversion, map-handle resolution, copying between VM
- * memory and bytes, and the few UAPI constants the generated table lacks (64-bit enum values in bpf.h).
+ * memory and bytes. (UAPI constants come from src/isa/uapi.ts: `Uapi` flags, `NetConst` TC verdicts and ethertypes.)
  */
 import { VmError } from '../../errors.js';
 import type { HelperCallContext } from '../api.js';
 import type { UserMap } from '../maps/base.js';
 import { envOf, type RuntimeEnv } from './env.js';
-
-/** UAPI constants not in src/isa/uapi.ts (64-bit anonymous enum values); spelled once here. */
-export const UapiExtra = {
-  BPF_F_INDEX_MASK: 0xffffffffn,
-  BPF_F_CURRENT_CPU: 0xffffffffn,
-  BPF_F_CTXLEN_MASK: 0xfffffn << 32n,
-  BPF_F_SKIP_FIELD_MASK: 0xffn,
-  BPF_F_HDR_FIELD_MASK: 0xfn,
-  /** XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX: fallback actions of bpf_redirect_map. */
-  BPF_F_ACTION_MASK: 3n,
-  ETH_P_8021Q: 0x8100,
-  ETH_P_8021AD: 0x88a8,
-  ETH_P_IP: 0x0800,
-  ETH_P_IPV6: 0x86dd,
-  ETH_HLEN: 14,
-  /** TC_ACT_* verdicts. */
-  TC_ACT_OK: 0,
-  TC_ACT_SHOT: 2,
-  TC_ACT_REDIRECT: 7,
-} as const;
 
 /** A helper receives bigint registers; these read them as C types. */
 export const u32 = (x: bigint): number => Number(x & 0xffffffffn);

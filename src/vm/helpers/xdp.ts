@@ -9,11 +9,11 @@ import type { HelperCallContext, HelperImpl } from '../api.js';
 import { Errno } from '../errno.js';
 import type { PacketBuffer } from '../contexts/packet.js';
 import { envOf } from './env.js';
-import { s32, u32, UapiExtra } from './util.js';
+import { NetConst } from '../../isa/uapi.js';
+import { s32, u32 } from './util.js';
 
 /** sizeof(struct xdp_frame): headroom the kernel keeps for the frame descriptor. */
 export const XDP_FRAME_SIZE = 40;
-const EACCES = 13;
 const META_MAX = 255;
 
 function pkt(c: HelperCallContext): PacketBuffer | undefined {
@@ -28,7 +28,7 @@ export const xdpHelpers: Record<string, HelperImpl> = {
     const delta = s32(r2);
     const metalen = p.metaLength;
     const data = p.data + delta;
-    if (data < XDP_FRAME_SIZE + metalen || data > p.end - UapiExtra.ETH_HLEN) return -Errno.EINVAL;
+    if (data < XDP_FRAME_SIZE + metalen || data > p.end - NetConst.ETH_HLEN) return -Errno.EINVAL;
     if (metalen) p.frame.copyWithin(p.meta + delta, p.meta, p.data);
     p.meta += delta;
     p.data = data;
@@ -40,7 +40,7 @@ export const xdpHelpers: Record<string, HelperImpl> = {
     if (!p) return -Errno.EINVAL;
     const delta = s32(r2);
     const end = p.end + delta;
-    if (end > p.frame.length || end < p.data + UapiExtra.ETH_HLEN) return -Errno.EINVAL;
+    if (end > p.frame.length || end < p.data + NetConst.ETH_HLEN) return -Errno.EINVAL;
     if (delta > 0) p.frame.fill(0, p.end, end);
     p.end = end;
     p.commit();
@@ -52,7 +52,7 @@ export const xdpHelpers: Record<string, HelperImpl> = {
     const meta = p.meta + s32(r2);
     const metalen = p.data - meta;
     if (meta < XDP_FRAME_SIZE || meta > p.data) return -Errno.EINVAL;
-    if (metalen % 4 || metalen > META_MAX) return -EACCES;
+    if (metalen % 4 || metalen > META_MAX) return -Errno.EACCES;
     p.meta = meta;
     p.commit();
     return 0;

@@ -11,7 +11,7 @@ import type { Memory } from '../api.js';
 import type { MapSpec } from '../../spec/map.js';
 import { MapType, Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
-import { ALL_CPUS, UserMap, badUpdateFlags, keyU32, round8, u32Key, type UserMapOptions } from './base.js';
+import { ALL_CPUS, UserMap, arrayNextKey, badUpdateFlags, keyU32, round8, type UserMapOptions } from './base.js';
 
 /** An array map (per-CPU when the spec's type is PERCPU_ARRAY). */
 export class ArrayMap extends UserMap {
@@ -83,10 +83,6 @@ export class ArrayMap extends UserMap {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    if (this.maxEntries === 0) return undefined;
-    const i = key ? keyU32(key) : this.maxEntries;
-    if (i >= this.maxEntries) return u32Key(0);
-    if (i === this.maxEntries - 1) return undefined;
-    return u32Key(i + 1);
+    return arrayNextKey(this.maxEntries, key);
   }
 }

@@ -35,6 +35,18 @@ export function u32Key(n: number): Uint8Array {
   return k;
 }
 
+/**
+ * get_next_key of an index-keyed map (array-like: keys 0..maxEntries-1, all present): the first key for a
+ * missing or out-of-range key, undefined after the last.
+ */
+export function arrayNextKey(maxEntries: number, key: Uint8Array | undefined): Uint8Array | undefined {
+  if (maxEntries === 0) return undefined;
+  const i = key ? keyU32(key) : maxEntries;
+  if (i >= maxEntries) return u32Key(0);
+  if (i === maxEntries - 1) return undefined;
+  return u32Key(i + 1);
+}
+
 /** A string usable as a JS Map key for the bytes (one char per byte). */
 export function bytesKey(b: Uint8Array): string {
   let s = '';

@@ -8,13 +8,11 @@
  */
 import type { MapSpec } from '../../spec/map.js';
 import { Uapi } from '../../isa/uapi.js';
-import { Errno } from '../errno.js';
+import { EBADF, Errno } from '../errno.js';
 import { objectById, objectId } from '../objects.js';
 import { UserMap, keyU32, u32Key, type UserMapOptions } from './base.js';
 import { SparseArrayMap } from './sparse.js';
 import { HashMap } from './hash.js';
-
-const EBADF = 9;
 
 function checkInner(meta: MapSpec | undefined, value: Uint8Array): number {
   const inner = objectById(keyU32(value));

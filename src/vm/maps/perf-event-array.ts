@@ -11,6 +11,7 @@
 import type { MapSpec } from '../../spec/map.js';
 import { Errno } from '../errno.js';
 import { UserMap, keyU32, round8, u32Key, type UserMapOptions } from './base.js';
+import { EventReader } from './event-reader.js';
 
 /** One record read from a perf buffer. */
 export interface PerfRecord {
@@ -178,12 +179,12 @@ export interface PerfSample {
  * kernel backend's `PerfReader` (src/kernel/perf): `drain(fn)`, `start(fn, onLost)` / `stop()`, `stats`,
  * `close()`, plus `read()` and async iteration over samples.
  */
-export class PerfEventReader implements AsyncIterable<PerfSample> {
+export class PerfEventReader extends EventReader<PerfSample> {
   readonly stats: PerfEventReaderStats = { samples: 0, lost: 0, lostRecords: 0, wakeups: 0 };
-  private closed = false;
-  private callback?: (s: PerfSample) => void;
   private onLost?: (cpu: number, lost: number) => void;
-  constructor(readonly map: PerfEventArrayMap) {}
+  constructor(readonly map: PerfEventArrayMap) {
+    super(map);
+  }
 
   /** The next record of any CPU (a sample or a lost-samples record), or undefined. */
   readRecord(): PerfRecord | undefined {
@@ -217,42 +218,8 @@ export class PerfEventReader implements AsyncIterable<PerfSample> {
   }
 
   /** Call `fn` for every sample as it is output; `onLost` for lost-sample records. */
-  start(fn: (s: PerfSample) => void, onLost?: (cpu: number, lost: number) => void): this {
-    this.callback = fn;
+  override start(fn: (s: PerfSample) => void, onLost?: (cpu: number, lost: number) => void): this {
     this.onLost = onLost;
-    const loop = () => {
-      if (this.closed || this.callback !== fn) return;
-      this.drain(fn);
-      this.map.waitForData().then(() => {
-        this.stats.wakeups++;
-        loop();
-      });
-    };
-    loop();
-    return this;
-  }
-
-  stop(): void {
-    this.callback = undefined;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<PerfSample> {
-    while (!this.closed) {
-      const r = this.read();
-      if (r) {
-        yield r;
-        continue;
-      }
-      await this.map.waitForData();
-      this.stats.wakeups++;
-      if (this.map.isClosed) this.closed = true;
-    }
-    for (let r = this.read(); r; r = this.read()) yield r;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.callback = undefined;
-    this.map.notify();
+    return super.start(fn);
   }
 }

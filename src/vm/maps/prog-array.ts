@@ -4,12 +4,10 @@
  * (EINVAL otherwise), an fd that names no program is EBADF, and userspace lookups return the program's id.
  */
 import type { MapSpec } from '../../spec/map.js';
-import { Errno } from '../errno.js';
+import { EBADF, Errno } from '../errno.js';
 import { isProgramObject, objectById, objectId } from '../objects.js';
 import { u32Key, keyU32, type UserMapOptions } from './base.js';
 import { SparseArrayMap } from './sparse.js';
-
-const EBADF = 9;
 
 /** A program array (tail-call targets). */
 export class ProgArrayMap extends SparseArrayMap {

@@ -19,10 +19,11 @@ import { Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
 import { UserMap, round8, type UserMapOptions } from './base.js';
 import { MapError } from './errors.js';
+import { EventReader } from './event-reader.js';
 
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
-const HDR = 8;
+const BUSY = Uapi.BPF_RINGBUF_BUSY_BIT;
+const DISCARD = Uapi.BPF_RINGBUF_DISCARD_BIT;
+const HDR = Uapi.BPF_RINGBUF_HDR_SZ;
 const PAGE = 4096;
 /** Page offset of the data area in the kernel's struct bpf_ringbuf (consumer, producer and header pages before). */
 const DATA_PGOFF = 3;
@@ -208,11 +209,11 @@ export interface RingBufReaderStats {
  * iteration and `close()`. Records handed to `drain`/`start` callbacks are copies here (the kernel reader gives
  * zero-copy views valid during the call; copying is compatible with both).
  */
-export class RingBufReader implements AsyncIterable<Uint8Array> {
+export class RingBufReader extends EventReader<Uint8Array> {
   readonly stats: RingBufReaderStats = { records: 0, discarded: 0, bytes: 0, wakeups: 0, drains: 0 };
-  private closed = false;
-  private callback?: (rec: Uint8Array) => void;
-  constructor(readonly ring: RingBufMap) {}
+  constructor(readonly ring: RingBufMap) {
+    super(ring);
+  }
 
   /** Consume every committed record (at most `max`), calling `fn` with each; returns how many were delivered. */
   drain(fn: (rec: Uint8Array) => void, max = Infinity): number {
@@ -240,51 +241,9 @@ export class RingBufReader implements AsyncIterable<Uint8Array> {
     return out;
   }
 
-  /** Call `fn` for every record as it is submitted (and for those already there). */
-  start(fn: (rec: Uint8Array) => void): this {
-    this.callback = fn;
-    const loop = () => {
-      if (this.closed || this.callback !== fn) return;
-      this.drain(fn);
-      this.ring.waitForData().then(() => {
-        this.stats.wakeups++;
-        loop();
-      });
-    };
-    loop();
-    return this;
-  }
-
-  /** Stop calling the `start` callback. */
-  stop(): void {
-    this.callback = undefined;
-  }
-
   /** Bytes produced and not yet consumed. */
   available(): number {
     return this.ring.producerPos - this.ring.consumerPos;
-  }
-
-  /** Records as they are submitted, until `close()` (of the reader or the map). */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    while (!this.closed) {
-      const r = this.read();
-      if (r) {
-        yield r;
-        continue;
-      }
-      await this.ring.waitForData();
-      this.stats.wakeups++;
-      if (this.ring.isClosed) this.closed = true;
-    }
-    for (let r = this.read(); r; r = this.read()) yield r;
-  }
-
-  /** Stop and end async iterators (records left in the ring stay there). */
-  close(): void {
-    this.closed = true;
-    this.callback = undefined;
-    this.ring.notify();
   }
 }
 

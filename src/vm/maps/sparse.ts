@@ -10,7 +10,7 @@
 import type { MapSpec } from '../../spec/map.js';
 import { MapType, Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
-import { UserMap, keyU32, u32Key, type UserMapOptions } from './base.js';
+import { UserMap, arrayNextKey, keyU32, type UserMapOptions } from './base.js';
 
 const FD_ARRAYS: ReadonlySet<number> = new Set([MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY]);
 
@@ -68,11 +68,7 @@ export class SparseArrayMap extends UserMap {
   }
 
   nextKey(key: Uint8Array | undefined): Uint8Array | undefined {
-    if (this.maxEntries === 0) return undefined;
-    const i = key ? keyU32(key) : this.maxEntries;
-    if (i >= this.maxEntries) return u32Key(0);
-    if (i === this.maxEntries - 1) return undefined;
-    return u32Key(i + 1);
+    return arrayNextKey(this.maxEntries, key);
   }
 
   /** The u32 stored in slot `index` (an fd / id / ifindex), or undefined when empty. */

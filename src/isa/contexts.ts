@@ -1,0 +1,160 @@
+/**
+ * Program context layouts, defined once: for each context struct the fields with offset, size and access
+ * rights, and which fields are packet pointers the kernel rewrites (convert_ctx_access) into real 64-bit
+ * pointers. The ONE table: the runtime (src/vm) fills and reads contexts and its load-time ctx pass checks and
+ * rewrites accesses with it, the classic BPF translation (src/cbpf) reads `__sk_buff` and `seccomp_data`
+ * through it, the kernel backend sizes test-run contexts with it, and a verifier can use it for its ctx checks.
+ * Offsets follow /usr/include/linux/bpf.h, asm/ptrace.h (x86-64) and linux/seccomp.h; a test
+ * (test/vm/runtime/layouts.test.ts) checks them against the headers with gcc.
+ */
+import { ProgType } from './uapi.js';
+
+/** What a packet-pointer field stands for. */
+export type CtxPointer = 'data' | 'data_end' | 'data_meta';
+
+/** One field of a context struct. */
+export interface CtxField {
+  name: string;
+  offset: number;
+  /** Size in bytes (for arrays: the whole array). */
+  size: number;
+  /** Element size for arrays (cb[5], remote_ip6[4]...). */
+  elem?: number;
+  /** Programs may write it. */
+  writable: boolean;
+  /** A 32-bit field the kernel turns into a full packet pointer on load. */
+  pointer?: CtxPointer;
+  /** Narrower loads (1 or 2 bytes of a 4-byte field) allowed. */
+  narrow?: boolean;
+}
+
+/** A context struct. */
+export interface CtxLayout {
+  /** C struct name. */
+  name: string;
+  size: number;
+  fields: readonly CtxField[];
+}
+
+function f(name: string, offset: number, size: number, writable = false, extra: Partial<CtxField> = {}): CtxField {
+  return { name, offset, size, writable, narrow: !extra.pointer, ...extra };
+}
+
+/** `struct xdp_md`. */
+export const XDP_MD: CtxLayout = {
+  name: 'xdp_md',
+  size: 24,
+  fields: [
+    f('data', 0, 4, false, { pointer: 'data' }),
+    f('data_end', 4, 4, false, { pointer: 'data_end' }),
+    f('data_meta', 8, 4, false, { pointer: 'data_meta' }),
+    f('ingress_ifindex', 12, 4),
+    f('rx_queue_index', 16, 4),
+    f('egress_ifindex', 20, 4),
+  ],
+};
+
+/** `struct __sk_buff` (writable fields as for tc programs: mark, priority, tc_index, cb, tc_classid, tstamp...). */
+export const SK_BUFF: CtxLayout = {
+  name: '__sk_buff',
+  size: 192,
+  fields: [
+    f('len', 0, 4),
+    f('pkt_type', 4, 4),
+    f('mark', 8, 4, true),
+    f('queue_mapping', 12, 4, true),
+    f('protocol', 16, 4),
+    f('vlan_present', 20, 4),
+    f('vlan_tci', 24, 4),
+    f('vlan_proto', 28, 4),
+    f('priority', 32, 4, true),
+    f('ingress_ifindex', 36, 4),
+    f('ifindex', 40, 4),
+    f('tc_index', 44, 4, true),
+    f('cb', 48, 20, true, { elem: 4 }),
+    f('hash', 68, 4),
+    f('tc_classid', 72, 4, true),
+    f('data', 76, 4, false, { pointer: 'data' }),
+    f('data_end', 80, 4, false, { pointer: 'data_end' }),
+    f('napi_id', 84, 4),
+    f('family', 88, 4),
+    f('remote_ip4', 92, 4),
+    f('local_ip4', 96, 4),
+    f('remote_ip6', 100, 16, false, { elem: 4 }),
+    f('local_ip6', 116, 16, false, { elem: 4 }),
+    f('remote_port', 132, 4),
+    f('local_port', 136, 4),
+    f('data_meta', 140, 4, false, { pointer: 'data_meta' }),
+    f('flow_keys', 144, 8, false, { narrow: false }),
+    f('tstamp', 152, 8, true, { narrow: false }),
+    f('wire_len', 160, 4),
+    f('gso_segs', 164, 4),
+    f('sk', 168, 8, false, { narrow: false }),
+    f('gso_size', 176, 4),
+    f('tstamp_type', 180, 1),
+    f('hwtstamp', 184, 8, false, { narrow: false }),
+  ],
+};
+
+const REGS = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
+
+/** x86-64 `struct pt_regs` (kprobes), register names as in the kernel's struct (di, si, dx, ...). */
+export const PT_REGS: CtxLayout = {
+  name: 'pt_regs',
+  size: REGS.length * 8,
+  fields: REGS.map((r, i) => f(r, i * 8, 8, false, { narrow: true })),
+};
+
+/** Registers holding the first six function arguments on x86-64 (PT_REGS_PARM1..6). */
+export const PT_REGS_ARGS = ['di', 'si', 'dx', 'cx', 'r8', 'r9'] as const;
+
+/** `struct bpf_perf_event_data`: pt_regs, then sample_period and addr. */
+export const PERF_EVENT_DATA: CtxLayout = {
+  name: 'bpf_perf_event_data',
+  size: PT_REGS.size + 16,
+  fields: [...PT_REGS.fields, f('sample_period', PT_REGS.size, 8, false, { narrow: true }), f('addr', PT_REGS.size + 8, 8, false, { narrow: true })],
+};
+
+/**
+ * `struct seccomp_data`, the input of a seccomp classic BPF program (read-only, 32-bit loads only): the syscall
+ * number, its AUDIT_ARCH, the instruction pointer and the six 64-bit arguments.
+ */
+export const SECCOMP_DATA: CtxLayout = {
+  name: 'seccomp_data',
+  size: 64,
+  fields: [f('nr', 0, 4), f('arch', 4, 4), f('instruction_pointer', 8, 8), f('args', 16, 48, false, { elem: 8 })],
+};
+
+/** The context layout a program type uses, when it has a fixed one (tracepoints, raw_tp and tracing do not). */
+export function layoutFor(progType: number): CtxLayout | undefined {
+  switch (progType) {
+    case ProgType.XDP:
+      return XDP_MD;
+    case ProgType.SOCKET_FILTER:
+    case ProgType.SCHED_CLS:
+    case ProgType.SCHED_ACT:
+    case ProgType.CGROUP_SKB:
+    case ProgType.LWT_IN:
+    case ProgType.LWT_OUT:
+    case ProgType.LWT_XMIT:
+    case ProgType.SK_SKB:
+      return SK_BUFF;
+    case ProgType.KPROBE:
+      return PT_REGS;
+    case ProgType.PERF_EVENT:
+      return PERF_EVENT_DATA;
+    default:
+      return undefined;
+  }
+}
+
+/** The field of `layout` containing byte `offset`, if any. */
+export function fieldAt(layout: CtxLayout, offset: number): CtxField | undefined {
+  for (const fl of layout.fields) if (offset >= fl.offset && offset < fl.offset + fl.size) return fl;
+  return undefined;
+}
+
+/** Field by name (`cb` or `cb[2]`-style element names are resolved by the caller). */
+export function fieldNamed(layout: CtxLayout, name: string): CtxField | undefined {
+  return layout.fields.find((x) => x.name === name);
+}
