@@ -19,7 +19,7 @@ export interface BtfToCOptions {
   preserveAccessIndex?: boolean;
 }
 
-const NOT_ORDERED = 0;
+/** Ordering states of a type (0 = not ordered yet is the array's initial value). */
 const ORDERING = 1;
 const ORDERED = 2;
 const NOT_EMITTED = 0;

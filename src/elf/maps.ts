@@ -152,7 +152,7 @@ const UINT_MEMBERS = new Map<string, 'type' | 'maxEntries' | 'flags' | 'numaNode
 
 function parseMapDef(btf: Btf, name: string, def: BtfStruct, depth: number): { spec: MapSpec; valuesOffset?: number } {
   if (depth > 2) throw new ElfError(`map ${name}: map-in-map nesting too deep`, { section: '.maps' });
-  const spec: MapSpec = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0 };
+  const spec: MapSpec = { name, type: MapType.UNSPEC, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0 };
   let valuesOffset: number | undefined;
   for (const m of def.members) {
     const field = UINT_MEMBERS.get(m.name);

@@ -24,7 +24,7 @@ import { ArrayMap } from './maps/array.js';
 import { ProgArrayMap } from './maps/prog-array.js';
 import { isMapOfMaps } from './maps/map-in-map.js';
 import { objectById, objectId, PROGRAM_MARK, releaseObjectId } from './objects.js';
-import { helperImplementation, isHelperImplemented, runtimeHelpers } from './helpers/index.js';
+import { helperImplementation, runtimeHelpers } from './helpers/index.js';
 import {
   MapHandles,
   type HelperCall,

@@ -8,6 +8,8 @@ export const Errno = {
   EPERM: 1,
   ENOENT: 2,
   E2BIG: 7,
+  /** An fd naming no program or map in a prog array / map-in-map update. */
+  EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
@@ -23,11 +25,8 @@ export const Errno = {
   ENOTSUPP: 524,
 } as const;
 
-/**
- * EBADF (an fd naming no program or map in a prog array / map-in-map update). Kept out of `Errno` so map errors
- * keep naming it `E9`, as they always have (test/vm/runtime/maps.test.ts pins that).
- */
-export const EBADF = 9;
+/** EBADF, kept as a named export for existing imports. */
+export const EBADF = Errno.EBADF;
 
 const NAMES = new Map<number, string>(Object.entries(Errno).map(([k, v]) => [v, k]));
 

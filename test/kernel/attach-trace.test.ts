@@ -60,12 +60,12 @@ test('tracepoint syscalls:sys_enter_getpid counts this process’s getpid calls,
   assert.equal(count(), before);
 });
 
-test('tracepoint: unknown tracepoint is a typed ENOENT', (t) => {
+test('tracepoint: unknown tracepoint is a typed ENOENT', () => {
   const { prog } = counter(ProgType.TRACEPOINT);
   assert.throws(() => attachTracepoint(prog, 'syscalls', 'sys_enter_nope'), (e: unknown) => e instanceof KernelError && e.errnoName === 'ENOENT');
 });
 
-test('raw tracepoint sys_enter: counts, shows in link info and ids, detaches', (t) => {
+test('raw tracepoint sys_enter: counts, shows in link info and ids, detaches', () => {
   const { prog, count } = counter(ProgType.RAW_TRACEPOINT, { tgid: process.pid });
   const link = attachRawTracepoint(prog, 'sys_enter');
   callGetpid(100);
@@ -128,7 +128,7 @@ test('uprobe and uretprobe on libc getpid in a child process', { skip: python ? 
   }
 });
 
-test('uprobe on a missing symbol / library is a typed ENOENT', (t) => {
+test('uprobe on a missing symbol / library is a typed ENOENT', () => {
   const { prog } = counter(ProgType.KPROBE);
   assert.throws(() => attachUprobe(prog, { binary: 'libc.so.6', symbol: 'no_such_function_xyz' }), (e: unknown) => e instanceof KernelError && e.errnoName === 'ENOENT');
   assert.throws(() => attachUprobe(prog, { binary: '/nonexistent/lib.so', symbol: 'x' }), (e: unknown) => e instanceof KernelError && e.errnoName === 'ENOENT');

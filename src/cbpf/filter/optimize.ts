@@ -459,7 +459,7 @@ function peepholeJumps(blocks: Block[], info: Map<Block, Info>): void {
 }
 
 /** Facts decide `child`'s test? Returns the outcome or undefined. */
-function decide(child: Block, childA: number, facts: Map<string, boolean>, vals: Values, childX: number): boolean | undefined {
+function decide(child: Block, childA: number, facts: Map<string, boolean>, childX: number): boolean | undefined {
   if (!childA) return undefined;
   const operand = child.code & Source.X ? (childX ? `x${childX}` : undefined) : `k${child.k >>> 0}`;
   if (operand === undefined) return undefined;
@@ -500,7 +500,7 @@ function thread(blocks: Block[], info: Map<Block, Info>): void {
         simulate(cStmts, st, bi.vals);
         let outcome: boolean | undefined;
         if (c.jt === c.jf) outcome = true;
-        else outcome = decide(c, st[A]!, facts, bi.vals, st[X]!);
+        else outcome = decide(c, st[A]!, facts, st[X]!);
         if (outcome === undefined) break;
         const target = outcome ? c.jt! : c.jf!;
         // Skipping c must not lose a value the target still needs.

@@ -9,11 +9,10 @@ import { addressOf, libcFunction, sys } from './ffi.js';
 import { FdRef } from './fd.js';
 import { NL } from './netlink-consts.js';
 
-const SOL_SOCKET = 1;
+import { MSG_TRUNC, SOCK_CLOEXEC, SOL_SOCKET } from './net.js';
+
 const SO_RCVTIMEO = 20;
-const SOCK_CLOEXEC = 0o2000000;
 const MSG_PEEK = 0x2;
-const MSG_TRUNC = 0x20;
 const EINTR = 4;
 const EAGAIN = 11;
 

@@ -272,7 +272,7 @@ test('map-in-map: inner maps must match the inner spec; lookups return the inner
   outer.setMap(0, good);
   assert.equal(outer.innerMap(u32Key(0)), good);
   assert.equal(errno(() => outer.setMap(1, bad)), 'EINVAL');
-  assert.equal(errno(() => outer.update(u32Key(1), u32Key(999999))), 'E9');
+  assert.equal(errno(() => outer.update(u32Key(1), u32Key(999999))), 'EBADF');
   assert.equal(errno(() => outer.update(u32Key(1), u32Key(1), Uapi.BPF_NOEXIST)), 'EINVAL');
 });
 
