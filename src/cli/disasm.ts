@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { disassemble, formatKernel, formatLlvm, insnSlots, llvmObjdumpSlots } from '../asm/index.js';
 import { UsageError } from '../errors.js';
 import { decodeProgram, type Insn } from '../isa/index.js';
+import { inFile } from './files.js';
 
 const SYNTAXES = ['ubpf', 'llvm', 'kernel', 'objdump'] as const;
 
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       if (bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
         throw new UsageError(`${file}: is an ELF object, not raw instructions (use bpfkit objdump)`);
       }
-      const insns = decodeProgram(bytes, { validate: opts.validate });
+      const insns = inFile(file ?? '', () => decodeProgram(bytes, { validate: opts.validate }));
       process.stdout.write(render(insns, opts.syntax as (typeof SYNTAXES)[number], !!opts.pcs, !!opts.labels));
     });
 }

@@ -23,6 +23,7 @@ import {
 } from '../cbpf/index.js';
 import { UsageError } from '../errors.js';
 import { readCapture, writePcap } from '../pcap/index.js';
+import { inFile } from './files.js';
 
 const LINKTYPES: Record<string, number> = { en10mb: 1, ether: 1, ethernet: 1, raw: 101, linux_sll: 113, sll: 113, ipv4: 228, ipv6: 229 };
 
@@ -78,7 +79,7 @@ export function register(program: Command): void {
     .option('-O, --no-optimize', 'do not run the optimiser')
     .action((expr: string, file: string, opts: { write?: string; engine: string; optimize: boolean }) => {
       if (opts.engine !== 'cbpf' && opts.engine !== 'ebpf') throw new UsageError(`--engine: '${opts.engine}' is not cbpf or ebpf`);
-      const cap = readCapture(new Uint8Array(readFileSync(file)));
+      const cap = inFile(file, () => readCapture(new Uint8Array(readFileSync(file))));
       const prog = compileFilter(expr, { linktype: cap.linktype, snaplen: cap.snaplen || 262144, optimize: opts.optimize });
       const hits = matchRecords(prog, cap.records, opts.engine as FilterEngine);
       process.stdout.write(hits.map((i) => `${i + 1}\n`).join(''));

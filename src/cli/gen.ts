@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { generateSkeleton } from '../gen/skeleton.js';
+import { inFile } from './files.js';
 
 /** Register the `gen` command group. */
 export function register(program: Command): void {
@@ -15,6 +16,6 @@ export function register(program: Command): void {
     .option('--type <struct...>', 'also emit these BTF structs (e.g. ring buffer event types)')
     .action((file: string, opts: { name?: string; type?: string[] }) => {
       const name = opts.name ?? basename(file).replace(/(\.bpf)?\.o$/, '');
-      process.stdout.write(generateSkeleton(readFileSync(file), { name, types: opts.type }));
+      process.stdout.write(inFile(file, () => generateSkeleton(readFileSync(file), { name, types: opts.type })));
     });
 }

@@ -9,6 +9,7 @@ import { loadObject } from '../elf/object.js';
 import { disassembleObject } from '../elf/disasm.js';
 import { attachTypeName, progTypeName } from '../elf/sections.js';
 import { SHT } from '../elf/reader.js';
+import { inFile } from './files.js';
 
 function mapTypeName(t: number): string {
   for (const [k, v] of Object.entries(MapType)) if (v === t) return k.toLowerCase();
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {programs: [{name, section, type, insns: [{pc, hex, text}]}], maps: [...]}')
     .option('--no-source', 'do not interleave source lines')
     .action((file: string, opts: { json?: boolean; source: boolean }) => {
-      const obj = loadObject(readFileSync(file));
+      const obj = inFile(file, () => loadObject(readFileSync(file)));
       const funcs = disassembleObject(obj);
       const { spec } = obj;
       if (opts.json) {

@@ -12,6 +12,7 @@ import { readKernelObject } from '../kernel/load/object-file.js';
 import { KernelProgram } from '../kernel/load/program.js';
 import { objectIds, tryOpenById } from '../kernel/info/ids.js';
 import { progInfo, type ProgInfo } from '../kernel/info/info.js';
+import { inFile } from './files.js';
 
 /** Print rows as an aligned table (header first). */
 export function printTable(header: string[], rows: (string | number | bigint)[][]): void {
@@ -43,7 +44,7 @@ export function openProgram(ref: string): KernelProgram {
  * BTF); warnings (poisoned relocations) go to stderr.
  */
 export function readObject(file: string): ObjectSpec {
-  const obj = readKernelObject(file);
+  const obj = inFile(file, () => readKernelObject(file));
   for (const w of obj.warnings) process.stderr.write(`warning: ${w}\n`);
   return obj.spec;
 }

@@ -15,6 +15,7 @@ import type { MapSpec } from '../spec/map.js';
 import { loadCollection, mapTypeName, type Collection, type RunResult } from '../vm/collection.js';
 import type { RunInput } from '../vm/contexts/index.js';
 import type { UserMap } from '../vm/maps/base.js';
+import { inFile } from './files.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -117,7 +118,7 @@ export function register(program: Command): void {
     .option('--cpus <n>', 'number of simulated CPUs (per-CPU maps)', '1')
     .action((file: string, o: RunOptions) => {
       const bytes = readFileSync(file);
-      const spec = loadObjectSpec(bytes);
+      const spec = inFile(file, () => loadObjectSpec(bytes));
       const btf = spec.btfRaw ? Btf.parse(spec.btfRaw) : undefined;
       const names = spec.programs.map((p) => p.name);
       const name = o.program ?? (names.length === 1 ? names[0] : undefined);
@@ -161,7 +162,8 @@ export function register(program: Command): void {
       };
       const outRecords: PcapRecord[] = [];
       if (o.pcap) {
-        const cap = readCapture(readFileSync(o.pcap));
+        const pcap = o.pcap;
+        const cap = inFile(pcap, () => readCapture(readFileSync(pcap)));
         if (cap.linktype !== Linktype.EN10MB) throw new UsageError(`${o.pcap}: link type ${cap.linktype} is not Ethernet (DLT_EN10MB)`);
         cap.records.forEach((rec, i) => {
           clockNs = BigInt(Math.round(rec.ts)) * 1000n;
