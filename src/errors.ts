@@ -82,31 +82,40 @@ export class VerifierError extends BpfkitError {
   }
 }
 
-/** A malformed or unsupported ELF object. */
-export class ElfError extends BpfkitError {
+/** Where in a binary object something went wrong: a section and/or a byte offset. */
+export interface ObjectLocation {
+  section?: string;
+  offset?: number;
+}
+
+/**
+ * The shared shape of `ElfError` and `BtfError`: the message is prefixed with the location
+ * (`section .BTF, offset 0x18: reason`), which is also kept in `section` / `offset`.
+ */
+export abstract class ObjectError extends BpfkitError {
   readonly section?: string;
   readonly offset?: number;
-  constructor(reason: string, opts: { section?: string; offset?: number } = {}) {
-    const at = [opts.section ? `section ${opts.section}` : '', opts.offset !== undefined ? `offset 0x${opts.offset.toString(16)}` : '']
+  constructor(code: string, reason: string, loc: ObjectLocation) {
+    const at = [loc.section ? `section ${loc.section}` : '', loc.offset !== undefined ? `offset 0x${loc.offset.toString(16)}` : '']
       .filter(Boolean)
       .join(', ');
-    super('EELF', at ? `${at}: ${reason}` : reason);
-    this.section = opts.section;
-    this.offset = opts.offset;
+    super(code, at ? `${at}: ${reason}` : reason);
+    this.section = loc.section;
+    this.offset = loc.offset;
+  }
+}
+
+/** A malformed or unsupported ELF object. */
+export class ElfError extends ObjectError {
+  constructor(reason: string, opts: ObjectLocation = {}) {
+    super('EELF', reason, opts);
   }
 }
 
 /** Malformed BTF, or a BTF query / CO-RE relocation that cannot be satisfied. */
-export class BtfError extends BpfkitError {
-  readonly section?: string;
-  readonly offset?: number;
-  constructor(reason: string, opts: { section?: string; offset?: number } = {}) {
-    const at = [opts.section ? `section ${opts.section}` : '', opts.offset !== undefined ? `offset 0x${opts.offset.toString(16)}` : '']
-      .filter(Boolean)
-      .join(', ');
-    super('EBTF', at ? `${at}: ${reason}` : reason);
-    this.section = opts.section;
-    this.offset = opts.offset;
+export class BtfError extends ObjectError {
+  constructor(reason: string, opts: ObjectLocation = {}) {
+    super('EBTF', reason, opts);
   }
 }
 

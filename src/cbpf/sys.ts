@@ -16,6 +16,7 @@ import {
   kernelError,
   packetSocket as sysPacketSocket,
   recvFrame,
+  textBeforeNul,
   type ReceivedFrame,
 } from '../kernel/sys/index.js';
 import { encodeFilter, type SockFilter } from './insn.js';
@@ -61,7 +62,7 @@ export function loadSocketFilterProgram(insns: readonly Insn[]): number {
     log_buf: log,
   });
   if (ret >= 0) return ret;
-  const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0)));
+  const text = textBeforeNul(log);
   throw kernelError('PROG_LOAD', -ret, { log: text, detail: text.trim().split('\n').slice(-2).join(' | ') });
 }
 

@@ -9,6 +9,7 @@ export * from './ringbuf/index.js';
 export * from './perf/index.js';
 export * from './info/index.js';
 export * from './pin.js';
+export { KernelObject } from './object.js';
 export { features } from './features/index.js';
 export type { Feature } from './features/probe.js';
 export { FdRef, possibleCpus, onlineCpus, ensureBpffs, tracefsRoot, getpid, ifNameToIndex, socket, bindInet, recvNonBlocking, closeFd, AF_INET, SOCK_DGRAM } from './sys/index.js';

@@ -57,3 +57,44 @@ export interface BpfMap {
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
   close(): void;
 }
+
+/**
+ * Bytes one CPU's value takes in a per-CPU value buffer: `valueSize` rounded up to 8 (the kernel's layout for
+ * per-CPU lookups and updates, which kernel and userspace maps both use).
+ */
+export function perCpuStride(valueSize: number): number {
+  return (valueSize + 7) & ~7;
+}
+
+/** Every CPU's value in the per-CPU layout; each value is cut to `valueSize` bytes. */
+export function packPerCpu(values: readonly Uint8Array[], valueSize: number): Uint8Array {
+  const stride = perCpuStride(valueSize);
+  const out = new Uint8Array(stride * values.length);
+  values.forEach((v, c) => out.set(v.subarray(0, valueSize), c * stride));
+  return out;
+}
+
+/** The per-CPU layout holding `value` on each of `ncpus` CPUs, written into `into` (padding zeroed) or a new array. */
+export function replicatePerCpu(value: Uint8Array, ncpus: number, into?: Uint8Array): Uint8Array {
+  const stride = perCpuStride(value.length);
+  const out = into ?? new Uint8Array(stride * ncpus);
+  out.fill(0, 0, stride * ncpus);
+  for (let c = 0; c < ncpus; c++) out.set(value, c * stride);
+  return out;
+}
+
+/** One copy per CPU of the values in a per-CPU layout buffer. */
+export function splitPerCpu(raw: Uint8Array, valueSize: number, ncpus: number): Uint8Array[] {
+  const stride = perCpuStride(valueSize);
+  const out: Uint8Array[] = [];
+  for (let c = 0; c < ncpus; c++) out.push(raw.slice(c * stride, c * stride + valueSize));
+  return out;
+}
+
+/** A map's [key, value] pairs from its `keys()` and `lookup()`; entries deleted during the walk are skipped. */
+export function* mapEntries(map: Pick<BpfMap, 'keys' | 'lookup'>): IterableIterator<[Uint8Array, Uint8Array]> {
+  for (const k of map.keys()) {
+    const v = map.lookup(k);
+    if (v) yield [k, v];
+  }
+}

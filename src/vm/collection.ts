@@ -24,6 +24,7 @@ import { ArrayMap } from './maps/array.js';
 import { ProgArrayMap } from './maps/prog-array.js';
 import { isMapOfMaps } from './maps/map-in-map.js';
 import { objectById, objectId, PROGRAM_MARK, releaseObjectId } from './objects.js';
+import { xorshift32 } from './prandom.js';
 import { helperImplementation, runtimeHelpers } from './helpers/index.js';
 import {
   MapHandles,
@@ -147,18 +148,6 @@ export class UserProgram {
   }
 }
 
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 function makeClock(c: CollectionOptions['clock']): SimClock {
   if (c === 'real') {
     const bootOffset = BigInt(Math.round(performance.timeOrigin * 1e6)) - process.hrtime.bigint();
@@ -216,7 +205,7 @@ export class Collection {
       task,
       taskAddr,
       clock: makeClock(opts.clock),
-      random: xorshift(opts.seed ?? 1),
+      random: xorshift32(opts.seed ?? 1),
       printk: [],
       kernelMemory: opts.kernelMemory ?? [],
       userMemory: opts.userMemory ?? [],

@@ -4,6 +4,6 @@
  */
 export * from './api.js';
 export { VmMemory, formatAddr, REGION_KINDS } from './memory.js';
-export { Vm, DEFAULT_MAX_INSNS, VM_STACK_SIZE } from './vm.js';
+export { Vm, DEFAULT_MAX_INSNS, VM_STACK_SIZE, type VmEngine, type VmEngineOptions } from './vm.js';
 export { MAX_TAIL_CALLS } from './interpreter.js';
 export * from './runtime.js';

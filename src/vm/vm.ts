@@ -9,6 +9,16 @@ import { AluOp, Class, JmpOp, LDDW, Mode, PseudoCall, PseudoLd, STACK_SIZE, opAl
 import { funcAddress, funcPc, type HelperCallContext, type HelperImpl, type RunStats, type VmOptions } from './api.js';
 import { execute, helperName, LegacyAbort, MAX_TAIL_CALLS, Op, pushFrame, RunState, type HelperCtxLike, type Prog } from './interpreter.js';
 import { VmMemory } from './memory.js';
+import { JitEngine } from '../jit/engine.js';
+
+/** Which engine runs a Vm's program: the interpreter (default) or the WebAssembly JIT (src/jit). */
+export type VmEngine = 'interp' | 'jit';
+
+/** `VmOptions` plus the engine choice. */
+export interface VmEngineOptions extends VmOptions {
+  /** 'interp' (default) or 'jit': same results and faults, the JIT compiles to WebAssembly first. */
+  engine?: VmEngine;
+}
 
 /** Default instruction budget per run. */
 export const DEFAULT_MAX_INSNS = 1e9;
@@ -32,13 +42,17 @@ export class Vm {
   readonly prog: Prog;
   private readonly st: RunState;
   private readonly ctx: HelperContext;
+  /** The engine running this program. */
+  readonly engine: VmEngine;
+  /** The JIT, when `engine` is 'jit'. @internal */
+  readonly jit?: JitEngine;
 
   /**
    * Prepare `insns`. Throws `DecodeError` for an invalid encoding and `VmError` for a bad jump or call target
    * (kind 'jump'), an unknown helper or kfunc id ('helper'), an unresolvable pseudo lddw ('lddw') or a write
    * to r10 ('invalid').
    */
-  constructor(insns: readonly Insn[], opts: VmOptions = {}) {
+  constructor(insns: readonly Insn[], opts: VmEngineOptions = {}) {
     this.insns = insns;
     this.memory = opts.memory ?? new VmMemory();
     if (!(this.memory instanceof VmMemory)) throw new TypeError('VmOptions.memory must be a VmMemory');
@@ -48,10 +62,20 @@ export class Vm {
     this.prog = prepare(this, insns, opts);
     this.st = new RunState(this.memory, this.prog);
     this.ctx = new HelperContext(this.st);
+    this.engine = opts.engine ?? 'interp';
+    if (this.engine === 'jit') this.jit = new JitEngine(this, this.st.stackSeg);
+    else if (this.engine !== 'interp') throw new TypeError(`unknown VM engine '${String(this.engine)}'`);
   }
 
   /** Run the program with r1..r5 (u64, negative values wrap) and return r0 as a u64. Throws `VmError` on a fault. */
   run(r1: bigint = 0n, r2: bigint = 0n, r3: bigint = 0n, r4: bigint = 0n, r5: bigint = 0n): bigint {
+    if (this.jit) {
+      try {
+        return this.jit.run(r1, r2, r3, r4, r5);
+      } finally {
+        this.lastRun = this.jit.lastRun;
+      }
+    }
     const st = this.st;
     if (st.depth !== 0) throw new VmError(-1, 'reentrant', `run() called while ${this.name ?? 'the program'} is already running`);
     const L = st.L;

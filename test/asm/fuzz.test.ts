@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { assemble, disassemble, formatKernel } from '../../src/asm/index.js';
 import { parseConformanceTest } from '../../src/conformance/parse.js';
 import { AsmError } from '../../src/errors.js';
-import { Gen, prng } from './gen.js';
+import { Gen } from './gen.js';
+import { mulberry32 } from '../fixtures/random.js';
 
 const ALPHABET = ' \t%rw0123456789x+-[](),:;#*=<>!&|^s/ullabcdefgimnopqtxyz_.${}\'"\\@~`?ffff0x8000000000000000';
 
@@ -38,7 +39,7 @@ function mutate(line: string, rnd: () => number): string {
 }
 
 test('fuzz: mutated and random lines only ever raise AsmError', () => {
-  const rnd = prng(99);
+  const rnd = mulberry32(99);
   const gen = new Gen(rnd);
   let errors = 0;
   let ok = 0;
@@ -74,7 +75,7 @@ test('fuzz: mutated and random lines only ever raise AsmError', () => {
 });
 
 test('fuzz: mutated .data files only ever raise AsmError', () => {
-  const rnd = prng(5);
+  const rnd = mulberry32(5);
   const base = '-- asm\nmov %r0, 1\nexit\n-- raw\n0x00000001000000b7\n95 00 00 00 00 00 00 00\n-- mem\n11 22\n-- result\n0x1\n';
   for (let n = 0; n < 2000; n++) {
     const text = mutate(base, rnd);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble, formatLlvm, llvmObjdumpSlots, objdumpSymbolizer, rawSlot } from '../../src/asm/index.js';
 import { LDDW, type Insn } from '../../src/isa/index.js';
-import { Gen, prng } from './gen.js';
+import { Gen } from './gen.js';
+import { mulberry32 } from '../fixtures/random.js';
 
 const have = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = have('llvm-objdump') && have('llvm-mc') ? false : 'llvm-objdump or llvm-mc is not installed';
@@ -41,7 +42,7 @@ function objdump(insns: readonly Insn[], extra: string[] = []): [number, string,
 const fiRi = (i: Insn) => i.code === LDDW && i.dst === 0 && i.src === 2 && i.off === 0 && i.imm === 0;
 
 function randomSlots(seed: number, n: number): Insn[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const int = (k: number) => Math.floor(rnd() * k);
   const pick = <T>(a: T[]) => a[int(a.length)]!;
   const out: Insn[] = [];
@@ -78,7 +79,7 @@ test('formatLlvm equals llvm-objdump -d --no-show-raw-insn on 24000 random slots
 });
 
 test('formatLlvm equals llvm-objdump on random valid programs (with symbol annotations)', { skip }, () => {
-  const gen = new Gen(prng(12));
+  const gen = new Gen(mulberry32(12));
   const insns: Insn[] = [];
   while (insns.length < 6000) {
     const one = gen.insn();
@@ -109,7 +110,7 @@ test('objdumpSymbolizer picks the closest symbol at or before the target', () =>
 
 test('the LLVM assembler reads full llvm-objdump listings (raw bytes, annotations) back', { skip }, () => {
   // Only instructions LLVM 14 prints without loss (it drops sdiv/smod/movsx fields and knows no v4 insns).
-  const gen = new Gen(prng(13));
+  const gen = new Gen(mulberry32(13));
   const insns: Insn[] = [];
   while (insns.length < 3000) {
     const one = gen.insn();

@@ -5,17 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { Btf, BtfBuilder, btfToC, btfToRaw, encodeBtfExt, formatRawType, parseBtfExt } from '../../src/btf/index.js';
 import { BtfError } from '../../src/errors.js';
-
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../fixtures/random.js';
 
 const INTERESTING = [0, 1, 2, 0x7f, 0x80, 0xff, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0x01000000, 0x8d000000, 0x0400ffff];
 
@@ -119,7 +109,7 @@ function smallBlob(): Uint8Array {
 test('mutated small BTF: only BtfError', { timeout: 120_000 }, () => {
   const src = smallBlob();
   exercise(src, 'pristine');
-  const r = rng(0xb7f);
+  const r = mulberry32(0xb7f);
   for (let i = 0; i < 3000; i++) exercise(mutate(src, r), `small #${i}`);
 });
 
@@ -150,7 +140,7 @@ test('mutated slice of vmlinux: only BtfError', { timeout: 120_000, skip: exists
   const parsed = Btf.parse(slice);
   assert.equal(parsed.typeCount, 401);
   exercise(slice, 'vmlinux slice');
-  const r = rng(0x5eed);
+  const r = mulberry32(0x5eed);
   // Mutate only the header and type section (the string table is 2 MB and mostly inert).
   const typesOnly = slice.subarray(0, 24 + typeLen);
   for (let i = 0; i < 1500; i++) {
@@ -178,7 +168,7 @@ test('mutated .BTF.ext: only BtfError', { timeout: 60_000 }, () => {
   );
   const btf = Btf.parse(b.encode());
   assert.equal(parseBtfExt(ext, btf).coreRelos.get('prog')!.length, 1);
-  const r = rng(42);
+  const r = mulberry32(42);
   for (let i = 0; i < 3000; i++) {
     try {
       parseBtfExt(mutate(ext, r), btf);

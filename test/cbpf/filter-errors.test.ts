@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileFilter, validateFilter, runClassic } from '../../src/cbpf/index.js';
 import { CbpfError } from '../../src/errors.js';
-import { generatePackets, prng, writePcap } from '../fixtures/packets.js';
+import { generatePackets, writePcap } from '../fixtures/packets.js';
+import { mulberry32 } from '../fixtures/random.js';
 import { FILTER_CORPUS } from './corpus.js';
 
 function err(expr: string): CbpfError {
@@ -85,7 +86,7 @@ const WORDS = [
 ];
 
 test('fuzz: thousands of random and mutated expressions give a valid program or a CbpfError', () => {
-  const rnd = prng(1234);
+  const rnd = mulberry32(1234);
   const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
   const pkts = generatePackets(20, 3);
   let compiled = 0;

@@ -6,19 +6,8 @@ import { BtfError, ElfError } from '../../src/errors.js';
 import { loadObjectSpec } from '../../src/elf/object.js';
 import { parseElf } from '../../src/elf/reader.js';
 import { exampleObjects, noExamples, readExample } from './examples.js';
+import { randBelow } from '../fixtures/random.js';
 
-/** xorshift32: deterministic cases. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
-}
 
 const INTERESTING = [0, 1, 7, 8, 0x7f, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x10000, 24, 64];
 
@@ -53,7 +42,7 @@ function mutate(orig: Uint8Array, rand: (n: number) => number, hot: [number, num
 
 test('mutated example objects give only ElfError/BtfError with a location', { skip: noExamples, timeout: 120_000 }, () => {
   const names = exampleObjects();
-  const rand = rng(0x5eed);
+  const rand = randBelow(0x5eed);
   const perObject = Math.ceil(3000 / names.length);
   let errors = 0;
   let ok = 0;

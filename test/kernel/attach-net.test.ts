@@ -7,7 +7,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
 import { KernelError } from '../../src/errors.js';
 import { AttachType, MapType, ProgType } from '../../src/isa/uapi.js';
 import { KernelMap } from '../../src/kernel/maps/map.js';
@@ -18,9 +17,8 @@ import { attachCgroup } from '../../src/kernel/link/cgroup.js';
 import { attachSocketFilter } from '../../src/kernel/link/socket-filter.js';
 import { attachSkLookup } from '../../src/kernel/link/sk-lookup.js';
 import { ifNameToIndex, socket, bindInet, recvNonBlocking, closeFd, AF_INET, SOCK_DGRAM } from '../../src/kernel/sys/net.js';
-import { counterProgram, hasTool, makeCgroup, makeVethNetns, readU64, run, u32, waitFor, type VethNetns } from './fixtures.js';
+import { counterProgram, hasTool, makeCgroup, makeVethNetns, python3, readU64, run, u32, udpFromNetns, udpToNetns, waitFor, type VethNetns } from './fixtures.js';
 
-const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find(existsSync);
 const closers: { close(): void }[] = [];
 let net: VethNetns | undefined;
 let netError = '';
@@ -49,16 +47,10 @@ function counter(type: number, r0: number, expectedAttachType?: number): { prog:
   return { prog, count: () => readU64(map.lookup(u32(0))) };
 }
 
-/** Send `n` UDP datagrams from the netns to the host end. */
-function udpFromNetns(n: number): void {
-  const r = net!.exec([python!, '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${n}): s.sendto(b'bpfkit', ('${net!.hostIp}', 9999))\n`]);
-  assert.equal(r.status, 0, r.stderr);
-}
-
 const needNet = (t: { skip(msg: string): void }): boolean => {
   if (!net) t.skip(netError || 'no netns');
-  else if (!python) t.skip('python3 not installed');
-  return !!net && !!python;
+  else if (!python3) t.skip('python3 not installed');
+  return !!net && !!python3;
 };
 
 test('XDP on a veth (native, then generic): counts packets, reports the mode, detaches', (t) => {
@@ -69,11 +61,11 @@ test('XDP on a veth (native, then generic): counts packets, reports the mode, de
     assert.equal(link.mode, mode);
     assert.equal(link.ifindex, ifNameToIndex(net!.host));
     assert.equal(link.info().details.ifindex, link.ifindex);
-    udpFromNetns(5);
+    udpFromNetns(net!, 5);
     assert.ok(count() >= 5n, `${mode}: ${count()} packets`);
     link.close();
     const before = count();
-    udpFromNetns(3);
+    udpFromNetns(net!, 3);
     assert.equal(count(), before, 'no counting after detach');
   }
 });
@@ -82,16 +74,6 @@ test('XDP on a missing interface is a typed error', () => {
   const { prog } = counter(ProgType.XDP, 2);
   assert.throws(() => attachXdp(prog, 'bpfkit-nope0'), (e: unknown) => e instanceof KernelError && e.errnoName === 'ENODEV');
 });
-
-/** Send `n` UDP datagrams from the host end into the netns. */
-async function udpToNetns(n: number): Promise<void> {
-  const s = createSocket('udp4');
-  try {
-    for (let i = 0; i < n; i++) await new Promise<void>((res, rej) => s.send('bpfkit', 9999, net!.peerIp, (e) => (e ? rej(e) : res())));
-  } finally {
-    s.close();
-  }
-}
 
 test('tcx ingress and egress on a veth', async (t) => {
   if (!needNet(t)) return;
@@ -107,20 +89,20 @@ test('tcx ingress and egress on a veth', async (t) => {
   const l2 = attachTcx(eg.prog, net!.host, 'egress', { mode: 'tcx' });
   assert.equal(l1.info().typeName, 'tcx');
   assert.equal(l1.info().details.attach_type, 'tcx_ingress');
-  udpFromNetns(4);
-  await udpToNetns(3);
+  udpFromNetns(net!, 4);
+  await udpToNetns(net!, 3);
   assert.ok(ing.count() >= 4n, `ingress ${ing.count()}`);
   await waitFor(() => eg.count() >= 3n, 1000);
   assert.ok(eg.count() >= 3n, `egress ${eg.count()}`);
   l1.close();
   l2.close();
   const before = ing.count();
-  udpFromNetns(2);
+  udpFromNetns(net!, 2);
   assert.equal(ing.count(), before);
 });
 
 test('cgroup skb egress/ingress and sock_create on a fresh cgroup v2 directory', async (t) => {
-  if (!python) return void t.skip('python3 not installed');
+  if (!python3) return void t.skip('python3 not installed');
   const cg = makeCgroup('net');
   if (!cg) return void t.skip('no cgroup2 mount');
   try {
@@ -130,7 +112,7 @@ test('cgroup skb egress/ingress and sock_create on a fresh cgroup v2 directory',
     const links = [attachCgroup(egress.prog, cg.path), attachCgroup(ingress.prog, cg.path), attachCgroup(sock.prog, cg.path)];
     // A child that joins the cgroup, then sends 5 UDP datagrams to itself over loopback.
     const code = `import socket\nr = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nr.bind(('127.0.0.1', 0))\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(5): s.sendto(b'x', r.getsockname())\nfor _ in range(5): r.recv(10)\n`;
-    const r = run('sh', ['-c', `echo $$ > ${cg.path}/cgroup.procs && exec ${python} -c "$0"`, code]);
+    const r = run('sh', ['-c', `echo $$ > ${cg.path}/cgroup.procs && exec ${python3} -c "$0"`, code]);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(egress.count() >= 5n, `egress ${egress.count()}`);
     assert.ok(ingress.count() >= 5n, `ingress ${ingress.count()}`);
@@ -138,7 +120,7 @@ test('cgroup skb egress/ingress and sock_create on a fresh cgroup v2 directory',
     assert.equal(links[0]!.kind, 'cgroup');
     for (const l of links) l.close();
     const before = egress.count();
-    const r2 = run('sh', ['-c', `echo $$ > ${cg.path}/cgroup.procs && exec ${python} -c "$0"`, code]);
+    const r2 = run('sh', ['-c', `echo $$ > ${cg.path}/cgroup.procs && exec ${python3} -c "$0"`, code]);
     assert.equal(r2.status, 0);
     assert.equal(egress.count(), before);
   } finally {
@@ -181,7 +163,7 @@ test('sk_lookup in the test netns', (t) => {
   const { prog, count } = counter(ProgType.SK_LOOKUP, 1 /* SK_PASS */, AttachType.SK_LOOKUP);
   const link = attachSkLookup(prog, `/var/run/netns/${net!.ns}`);
   assert.equal(link.info().typeName, 'netns');
-  const r = net!.exec([python!, '-c', "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))\n"]);
+  const r = net!.exec([python3!, '-c', "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))\n"]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(count() >= 3n, `lookups ${count()}`);
   link.close();

@@ -10,7 +10,7 @@ import { insn, lddw } from '../../src/isa/insn.js';
 import { PseudoLd } from '../../src/isa/opcodes.js';
 import { MapType, ProgType } from '../../src/isa/uapi.js';
 import { KernelMap } from '../../src/kernel/maps/map.js';
-import { loadInsns } from '../../src/kernel/load/program.js';
+import { loadInsns, type KernelProgram } from '../../src/kernel/load/program.js';
 import { RingBuffer } from '../../src/kernel/ringbuf/reader.js';
 import { PerfReader } from '../../src/kernel/perf/reader.js';
 import { attachRawTracepoint } from '../../src/kernel/link/raw-tracepoint.js';
@@ -139,14 +139,19 @@ test('ring buffer fed by a real event (raw tracepoint sys_enter, our tgid)', asy
   assert.ok(await waitFor(() => mine >= 100, 2000), `saw ${mine}`);
 });
 
-test('perf event array reader: samples from bpf_perf_event_output', async () => {
-  const cpus = possibleCpus().length;
-  const pea = KernelMap.create({ name: 'bk_ev_pea', type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: cpus, flags: 0 });
+/** A perf event array (one slot per possible CPU), a raw_tp program writing `value` to it, and its reader. */
+function perfSetup(names: [map: string, prog: string], value: number, pagesPerCpu: number): { prog: KernelProgram; reader: PerfReader } {
+  const pea = KernelMap.create({ name: names[0], type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpus().length, flags: 0 });
   closers.push(pea);
-  const prog = loadInsns(ProgType.RAW_TRACEPOINT, perfOutputProgram(pea.fd, 1234), { name: 'bk_ev_perf' });
+  const prog = loadInsns(ProgType.RAW_TRACEPOINT, perfOutputProgram(pea.fd, value), { name: names[1] });
   closers.push(prog);
-  const reader = new PerfReader(pea, { pagesPerCpu: 8 });
+  const reader = new PerfReader(pea, { pagesPerCpu });
   closers.push(reader);
+  return { prog, reader };
+}
+
+test('perf event array reader: samples from bpf_perf_event_output', async () => {
+  const { prog, reader } = perfSetup(['bk_ev_pea', 'bk_ev_perf'], 1234, 8);
   let n = 0;
   const seenCpus = new Set<number>();
   reader.start((s) => {
@@ -164,13 +169,7 @@ test('perf event array reader: samples from bpf_perf_event_output', async () => 
 });
 
 test('perf event array reader: a full ring reports lost samples', async () => {
-  const cpus = possibleCpus().length;
-  const pea = KernelMap.create({ name: 'bk_ev_pea2', type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: cpus, flags: 0 });
-  closers.push(pea);
-  const prog = loadInsns(ProgType.RAW_TRACEPOINT, perfOutputProgram(pea.fd, 1), { name: 'bk_ev_lost' });
-  closers.push(prog);
-  const reader = new PerfReader(pea, { pagesPerCpu: 1 });
-  closers.push(reader);
+  const { prog, reader } = perfSetup(['bk_ev_pea2', 'bk_ev_lost'], 1, 1);
   let link = attachRawTracepoint(prog, 'sys_enter');
   // 4 KiB rings, 24-byte samples: ~170 fit; make far more without draining.
   for (let i = 0; i < 3000; i++) getpid();

@@ -3,7 +3,9 @@
  * output producers), byte helpers, command running, and the network namespace / cgroup scaffolding tests
  * create and always remove.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +117,25 @@ export interface VethNetns {
   /** Run a command inside the netns. */
   exec(cmd: string[]): { status: number; stdout: string; stderr: string };
   cleanup(): void;
+}
+
+/** The python3 interpreter (tests send traffic from inside a netns with it), or undefined when not installed. */
+export const python3 = ['/usr/bin/python3', '/usr/local/bin/python3'].find(existsSync);
+
+/** Send `n` UDP datagrams (port 9999) from inside the netns to the host end: they arrive on its ingress. Needs python3. */
+export function udpFromNetns(net: VethNetns, n: number): void {
+  const r = net.exec([python3!, '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${n}): s.sendto(b'bpfkit', ('${net.hostIp}', 9999))\n`]);
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** Send `n` UDP datagrams (port 9999) from the host end into the netns: they leave through the host end's egress. */
+export async function udpToNetns(net: VethNetns, n: number): Promise<void> {
+  const s = createSocket('udp4');
+  try {
+    for (let i = 0; i < n; i++) await new Promise<void>((res, rej) => s.send('bpfkit', 9999, net.peerIp, (e) => (e ? rej(e) : res())));
+  } finally {
+    s.close();
+  }
 }
 
 /**

@@ -7,8 +7,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelError } from '../../src/errors.js';
@@ -21,9 +20,8 @@ import { attachTcx } from '../../src/kernel/link/tcx.js';
 import { tcx } from '../../src/kernel/features/probe.js';
 import { NL, NL_SIZES } from '../../src/kernel/sys/netlink-consts.js';
 import { NetlinkMessage, withRtnetlink } from '../../src/kernel/sys/netlink.js';
-import { counterProgram, hasTool, makeVethNetns, readU64, run, u32, waitFor, type VethNetns } from './fixtures.js';
+import { counterProgram, hasTool, makeVethNetns, python3, readU64, run, u32, udpFromNetns, udpToNetns, waitFor, type VethNetns } from './fixtures.js';
 
-const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find(existsSync);
 const closers: { close(): void }[] = [];
 let net: VethNetns | undefined;
 let netError = '';
@@ -63,30 +61,14 @@ function counter(): { prog: KernelProgram; count(): bigint } {
   return { prog, count: () => readU64(map.lookup(u32(0))) };
 }
 
-/** Send `n` UDP datagrams from the netns to the host end (they arrive on the host end's ingress). */
-function udpFromNetns(n: number): void {
-  const r = net!.exec([python!, '-c', `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${n}): s.sendto(b'bpfkit', ('${net!.hostIp}', 9999))\n`]);
-  assert.equal(r.status, 0, r.stderr);
-}
-
-/** Send `n` UDP datagrams from the host end into the netns (the host end's egress). */
-async function udpToNetns(n: number): Promise<void> {
-  const s = createSocket('udp4');
-  try {
-    for (let i = 0; i < n; i++) await new Promise<void>((res, rej) => s.send('bpfkit', 9999, net!.peerIp, (e) => (e ? rej(e) : res())));
-  } finally {
-    s.close();
-  }
-}
-
 const tcShow = (dir: 'ingress' | 'egress') => run('tc', ['filter', 'show', 'dev', net!.host, dir]);
 const qdiscShow = () => run('tc', ['qdisc', 'show', 'dev', net!.host]).stdout;
 
 function needNet(t: { skip(msg: string): void }): boolean {
   if (!net) t.skip(netError || 'no netns');
-  else if (!python) t.skip('python3 not installed');
+  else if (!python3) t.skip('python3 not installed');
   else if (!hasTool('tc')) t.skip('iproute2 tc not installed');
-  return !!net && !!python && hasTool('tc');
+  return !!net && !!python3 && hasTool('tc');
 }
 
 test('netlink constants and struct sizes match the C headers (gcc)', { skip: hasTool('gcc') ? false : 'gcc not installed' }, () => {
@@ -161,12 +143,12 @@ test('classic tc on ingress and egress: counts packets, tc lists the filters, cl
 async function traffic(ing: ReturnType<typeof counter>, eg: ReturnType<typeof counter>, l1: TcClassicLink, l2: TcClassicLink): Promise<void> {
   // The quiet veth carries only what we send, plus the ICMP port-unreachable answers (nothing listens on 9999):
   // those of the host go out through egress, those of the netns come in through ingress.
-  udpFromNetns(4);
+  udpFromNetns(net!, 4);
   await waitFor(() => ing.count() >= 4n, 1000);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(ing.count(), 4n, 'ingress');
   const base = eg.count();
-  await udpToNetns(3);
+  await udpToNetns(net!, 3);
   await waitFor(() => eg.count() >= base + 3n, 1000);
   assert.equal(eg.count() - base, 3n, 'egress');
 
@@ -186,7 +168,7 @@ async function traffic(ing: ReturnType<typeof counter>, eg: ReturnType<typeof co
   assert.equal(tcShow('ingress').stdout.trim(), '', 'ingress filter gone');
   assert.match(qdiscShow(), /clsact/, 'qdisc stays while the egress filter is attached');
   const before = ing.count();
-  udpFromNetns(2);
+  udpFromNetns(net!, 2);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(ing.count(), before, 'no counting after close');
   l2.close();

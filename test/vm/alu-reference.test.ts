@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { insn, lddw, type Insn } from '../../src/isa/insn.js';
 import { AluOp, Class, JmpOp, Source } from '../../src/isa/opcodes.js';
 import { Vm } from '../../src/vm/index.js';
+import { xorshift32 } from '../fixtures/random.js';
 
 const M64 = (1n << 64n) - 1n;
 const M32 = 0xffffffffn;
@@ -13,18 +14,6 @@ const s64 = (v: bigint) => BigInt.asIntN(64, v);
 const s32 = (v: bigint) => BigInt.asIntN(32, v);
 const sext = (v: bigint, bits: number) => u64(BigInt.asIntN(bits, v));
 
-/** Deterministic PRNG (xorshift32). */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 const EDGES = [0n, 1n, 2n, 7n, 31n, 32n, 63n, 64n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0x8000000000000000n, M64, M64 - 1n, 0x123456789abcdef0n, 0xfffffffbn];
 const IMM_EDGES = [0, 1, -1, 2, 31, 32, 63, 0x7fffffff, -0x80000000, 0xffff, -7, 3];
@@ -93,7 +82,7 @@ function run(prog: Insn[]): bigint {
 }
 
 test('ALU operations match the BigInt reference model (64- and 32-bit, K and X, signed variants)', () => {
-  const r = rng(12345);
+  const r = xorshift32(12345);
   const ops = [AluOp.ADD, AluOp.SUB, AluOp.MUL, AluOp.DIV, AluOp.MOD, AluOp.OR, AluOp.AND, AluOp.XOR, AluOp.LSH, AluOp.RSH, AluOp.ARSH, AluOp.NEG, AluOp.MOV];
   let n = 0;
   for (let iter = 0; iter < 120; iter++) {
@@ -127,7 +116,7 @@ test('ALU operations match the BigInt reference model (64- and 32-bit, K and X, 
 });
 
 test('byte swaps match the reference model', () => {
-  const r = rng(777);
+  const r = xorshift32(777);
   const swap = (v: bigint, bits: number) => {
     let out = 0n;
     for (let i = 0; i < bits / 8; i++) out = (out << 8n) | ((v >> BigInt(8 * i)) & 0xffn);
@@ -151,7 +140,7 @@ test('byte swaps match the reference model', () => {
 });
 
 test('conditional jumps match the reference model (64- and 32-bit, signed and unsigned)', () => {
-  const r = rng(4242);
+  const r = xorshift32(4242);
   const cmp: Record<number, (a: bigint, b: bigint, sa: bigint, sb: bigint) => boolean> = {
     [JmpOp.JEQ]: (a, b) => a === b,
     [JmpOp.JNE]: (a, b) => a !== b,

@@ -8,21 +8,10 @@ import { helperByName } from '../../src/isa/helpers.js';
 import { decodeProgram, insn, lddw, type Insn } from '../../src/isa/insn.js';
 import { ALU_OPS, ATOMIC_IMMS, AluOp, Class, JMP_OPS, JmpOp, Mode, PseudoCall, SIZES, Size, Source } from '../../src/isa/opcodes.js';
 import { Vm, type HelperImpl } from '../../src/vm/index.js';
-
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
-}
+import { randBelow } from '../fixtures/random.js';
 
 test('random byte strings: decodeProgram returns or throws DecodeError, nothing else', () => {
-  const r = rng(99);
+  const r = randBelow(99);
   let decoded = 0;
   for (let i = 0; i < 4000; i++) {
     const len = r(5) === 0 ? r(40) : 8 * (1 + r(8));
@@ -123,7 +112,7 @@ function randomProgram(r: (n: number) => number, n: number): Insn[] {
 }
 
 test('random valid programs: the interpreter returns a result or throws VmError, nothing else', () => {
-  const r = rng(2024);
+  const r = randBelow(2024);
   let built = 0;
   let finished = 0;
   const faults = new Map<string, number>();

@@ -47,8 +47,16 @@ const MOV64_IMM = Class.ALU64 | AluOp.MOV | Source.K;
 const retProg = (value: number): Insn[] => [insn(MOV64_IMM, 0, 0, 0, value), insn(Class.JMP | JmpOp.EXIT)];
 const RET0: Insn[] = retProg(0);
 
+/** What a probe program of some type needs to load. */
+interface LoadParams {
+  expectedAttachType?: number;
+  attachTo?: string;
+  insns?: Insn[];
+  flags?: number;
+}
+
 /** Load parameters that make the minimal program acceptable for each type. */
-function loadParams(type: number): { expectedAttachType?: number; attachTo?: string; insns?: Insn[]; flags?: number } {
+function loadParams(type: number): LoadParams {
   switch (type) {
     case ProgType.CGROUP_SOCK_ADDR:
       return { expectedAttachType: AttachType.CGROUP_INET4_CONNECT, insns: retProg(1) };
@@ -78,16 +86,19 @@ function loadParams(type: number): { expectedAttachType?: number; attachTo?: str
   return {};
 }
 
+/** Load a probe program (`insns`, else the type's own minimal program, else `r0 = 0; exit`) and close it. */
+function loadProbe(type: number, insns?: Insn[], p: LoadParams = loadParams(type)): void {
+  loadInsns(type, insns ?? p.insns ?? RET0, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' }).close();
+}
+
 /** Can programs of this type be loaded? (EPERM answers "refused", EINVAL "unknown to this kernel".) */
 export function probeProgType(type: number): Feature {
   return cached(`prog:${type}`, () => {
     if (type === ProgType.EXT || type === ProgType.STRUCT_OPS) {
       return { ok: false, reason: `${progTypeName(type)} programs need a target (not probed)` };
     }
-    const p = loadParams(type);
     try {
-      const prog = loadInsns(type, p.insns ?? RET0, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' });
-      prog.close();
+      loadProbe(type);
       return { ok: true };
     } catch (e) {
       if (e instanceof KernelError) return { ok: false, reason: `${progTypeName(type)}: ${e.errnoName}${e.errnoName === 'EPERM' ? ' (refused by this kernel)' : e.errnoName === 'EINVAL' ? ' (not supported by this kernel)' : ''}: ${e.message}` };
@@ -160,13 +171,12 @@ export function probeMapType(type: number): Feature {
 /** Can a program of `progType` call helper `helperId`? (Loads a call with zeroed args; "unknown func" = no.) */
 export function probeHelper(progType: number, helperId: number): Feature {
   return cached(`helper:${progType}:${helperId}`, () => {
-    const p = loadParams(progType);
     const code: Insn[] = [];
     for (let r = 1; r <= 5; r++) code.push(insn(MOV64_IMM, r, 0, 0, 0));
     code.push(insn(Class.JMP | JmpOp.CALL, 0, 0, 0, helperId), ...retProg(progType === ProgType.XDP ? XdpAction.PASS : 0));
     const name = helperById(helperId)?.fullName ?? `helper ${helperId}`;
     try {
-      loadInsns(progType, code, { expectedAttachType: p.expectedAttachType, attachTo: p.attachTo, flags: p.flags, name: 'bpfkit_probe' }).close();
+      loadProbe(progType, code);
       return { ok: true };
     } catch (e) {
       if (!(e instanceof KernelError)) throw e;
@@ -203,20 +213,22 @@ export function uprobes(): Feature {
   );
 }
 
+/** A feature that is there exactly when programs of `type` load; `what` names it in the reason. */
+function progTypeFeature(key: string, type: number, what: string): Feature {
+  return cached(key, () => {
+    const f = probeProgType(type);
+    return f.ok ? f : { ok: false, reason: `${what} unavailable: ${f.reason}` };
+  });
+}
+
 /** fentry/fexit (loads a TRACING program on bpf_fentry_test1). */
 export function fentry(): Feature {
-  return cached('fentry', () => {
-    const f = probeProgType(ProgType.TRACING);
-    return f.ok ? f : { ok: false, reason: `fentry/fexit unavailable: ${f.reason}` };
-  });
+  return progTypeFeature('fentry', ProgType.TRACING, 'fentry/fexit');
 }
 
 /** BPF LSM programs. */
 export function lsm(): Feature {
-  return cached('lsm', () => {
-    const f = probeProgType(ProgType.LSM);
-    return f.ok ? f : { ok: false, reason: `LSM programs unavailable: ${f.reason}` };
-  });
+  return progTypeFeature('lsm', ProgType.LSM, 'LSM programs');
 }
 
 /** tp_btf (TRACING program with attach type TRACE_RAW_TP on sys_enter). */
@@ -224,7 +236,7 @@ export function tpBtf(): Feature {
   return cached('tp_btf', () => {
     try {
       attachBtfId(AttachType.TRACE_RAW_TP, 'sys_enter');
-      loadInsns(ProgType.TRACING, RET0, { expectedAttachType: AttachType.TRACE_RAW_TP, attachTo: 'sys_enter', name: 'bpfkit_probe' }).close();
+      loadProbe(ProgType.TRACING, RET0, { expectedAttachType: AttachType.TRACE_RAW_TP, attachTo: 'sys_enter' });
       return { ok: true };
     } catch (e) {
       return { ok: false, reason: `tp_btf unavailable: ${(e as Error).message}` };

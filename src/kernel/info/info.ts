@@ -2,7 +2,7 @@
  * Views of live kernel objects: BPF_OBJ_GET_INFO_BY_FD for programs, maps, links and BTF, decoded into plain
  * objects (ids, tags, names, run statistics, map ids, xlated instructions...).
  */
-import { Attr, bpfAttr, scratchAttr } from '../sys/bpf.js';
+import { Attr, bpfAttr, scratchAttr, textBeforeNul } from '../sys/bpf.js';
 import { LAYOUTS, PROG_INFO_GPL_OFFSET, type LayoutName } from '../sys/attr.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from '../../isa/names.js';
 import { LinkType } from '../../isa/uapi.js';
@@ -168,11 +168,10 @@ export function linkInfo(fd: number): LinkInfo {
       a.set(nf[0] as never, name).set(nf[1] as never, name.length);
     });
   }
-  const str = () => name.subarray(0, Math.max(0, name.indexOf(0))).toString();
   const d: Record<string, number | bigint | string> = {};
   switch (type) {
     case LinkType.RAW_TRACEPOINT:
-      d.tp_name = str();
+      d.tp_name = textBeforeNul(name);
       break;
     case LinkType.TRACING:
       d.attach_type = attachTypeName(i.get('tracing.attach_type'));
@@ -184,7 +183,7 @@ export function linkInfo(fd: number): LinkInfo {
       d.attach_type = attachTypeName(i.get('cgroup.attach_type'));
       break;
     case LinkType.ITER:
-      d.target_name = str();
+      d.target_name = textBeforeNul(name);
       break;
     case LinkType.NETNS:
       d.netns_ino = i.get('netns.netns_ino');
@@ -204,7 +203,7 @@ export function linkInfo(fd: number): LinkInfo {
       perfKind = i.get('perf_event.type');
       const kinds = ['unspec', 'uprobe', 'uretprobe', 'kprobe', 'kretprobe', 'tracepoint', 'event'];
       d.event_type = kinds[perfKind] ?? String(perfKind);
-      if (perfName[perfKind]) d.name = str();
+      if (perfName[perfKind]) d.name = textBeforeNul(name);
       if (perfKind === 1 || perfKind === 2) d.offset = i.get('perf_event.uprobe.offset');
       if (perfKind === 6) {
         d.config = i.get64('perf_event.event.config');
@@ -237,7 +236,7 @@ export function btfInfo(fd: number, opts: { withData?: boolean } = {}): BtfInfo 
   return {
     id: first.get('id'),
     size: first.get('btf_size'),
-    name: name.subarray(0, Math.max(0, name.indexOf(0))).toString(),
+    name: textBeforeNul(name),
     kernelBtf: first.get('kernel_btf') !== 0,
     data: data ? new Uint8Array(data) : undefined,
   };

@@ -10,33 +10,27 @@ import { bpf, bpfTry } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
 import { attachTypeName } from '../../isa/names.js';
 import { Uapi } from '../../isa/uapi.js';
-import { BpfLink, type Link } from './link.js';
+import { BpfLink, DetachOnceLink, type Link } from './link.js';
 
 /** A legacy (PROG_ATTACH) cgroup attachment. */
-export class CgroupAttachment implements Link {
+export class CgroupAttachment extends DetachOnceLink {
   readonly kind = 'cgroup';
-  #closed = false;
   constructor(
     readonly target: string,
     private readonly path: string,
     private readonly progFd: number,
     private readonly attachType: number,
-  ) {}
-  get closed(): boolean {
-    return this.#closed;
+  ) {
+    super();
   }
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** BPF_PROG_DETACH from the cgroup. */
+  protected detach(): void {
     const fd = openSync(this.path, 'r');
     try {
       bpf('PROG_DETACH', { target_fd: fd, attach_bpf_fd: this.progFd, attach_type: this.attachType }, { detail: this.target });
     } finally {
       closeSync(fd);
     }
-  }
-  async closeAsync(): Promise<void> {
-    this.close();
   }
 }
 

@@ -8,7 +8,8 @@ import { Uapi } from '../../isa/uapi.js';
 import { Attr, bpf, bpfAttr } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
 import { linkInfo, type LinkInfo } from '../info/info.js';
-import { getPinned, pinFd, unpin } from '../pin.js';
+import { getPinned } from '../pin.js';
+import { KernelObject } from '../object.js';
 
 /** Anything that keeps a program attached. */
 export interface Link {
@@ -24,14 +25,12 @@ export interface Link {
 }
 
 /** A BPF link fd. */
-export class BpfLink implements Link {
+export class BpfLink extends KernelObject implements Link {
   readonly kind: string;
   readonly target: string;
-  readonly fdRef: FdRef;
-  private pinnedAt?: string;
 
   constructor(fd: FdRef, kind: string, target: string) {
-    this.fdRef = fd;
+    super(fd);
     this.kind = kind;
     this.target = target;
   }
@@ -43,21 +42,9 @@ export class BpfLink implements Link {
     return l;
   }
 
-  get fd(): number {
-    return this.fdRef.fd;
-  }
-
-  get closed(): boolean {
-    return this.fdRef.closed;
-  }
-
   /** What the kernel says about this link. */
   info(): LinkInfo {
     return linkInfo(this.fd);
-  }
-
-  get id(): number {
-    return this.info().id;
   }
 
   /** Swap the attached program atomically (BPF_LINK_UPDATE). */
@@ -70,24 +57,33 @@ export class BpfLink implements Link {
   detach(): void {
     bpf('LINK_DETACH', { link_fd: this.fd });
   }
+}
 
-  /** Pin the link (it then survives this process). */
-  pin(path: string): void {
-    pinFd(this.fd, path);
-    this.pinnedAt = path;
+/**
+ * A link that is not a descriptor (a socket option, a netlink filter, a PROG_ATTACH, a struct_ops
+ * registration): `close()` runs the subclass's `detach()` exactly once, `closeAsync()` is `close()`.
+ */
+export abstract class DetachOnceLink implements Link {
+  abstract readonly kind: string;
+  abstract readonly target: string;
+  #closed = false;
+
+  /** Undo the attachment (called once, by the first `close()`). */
+  protected abstract detach(): void;
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  unpin(): void {
-    if (this.pinnedAt) unpin(this.pinnedAt);
-    this.pinnedAt = undefined;
-  }
-
+  /** Detach (idempotent: later calls do nothing, also when the first one threw). */
   close(): void {
-    this.fdRef.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.detach();
   }
 
-  closeAsync(): Promise<void> {
-    return this.fdRef.closeAsync();
+  async closeAsync(): Promise<void> {
+    this.close();
   }
 }
 

@@ -1,30 +1,23 @@
 /** Socket filters: SO_ATTACH_BPF on a socket fd; `close()` does SO_DETACH_BPF (the socket stays open). */
 import type { KernelProgram } from '../load/program.js';
 import { setSockOptInt, SO_ATTACH_BPF, SO_DETACH_BPF, SOL_SOCKET } from '../sys/net.js';
-import type { Link } from './link.js';
+import { DetachOnceLink } from './link.js';
 
 /** A filter attached to a socket. */
-export class SocketFilterLink implements Link {
+export class SocketFilterLink extends DetachOnceLink {
   readonly kind = 'socket_filter';
-  #closed = false;
   constructor(
     readonly socketFd: number,
     readonly target: string,
-  ) {}
-  get closed(): boolean {
-    return this.#closed;
+  ) {
+    super();
   }
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected detach(): void {
     try {
       setSockOptInt(this.socketFd, SOL_SOCKET, SO_DETACH_BPF, 0, 'setsockopt SO_DETACH_BPF');
     } catch {
       /* the socket may be gone already */
     }
-  }
-  async closeAsync(): Promise<void> {
-    this.close();
   }
 }
 

@@ -22,7 +22,7 @@ import { KernelProgram, type ProgramLoadOptions } from '../load/program.js';
 import { KernelMap } from '../maps/map.js';
 import type { ProgramSpec } from '../../spec/program.js';
 import { FdRef } from '../sys/fd.js';
-import { BpfLink, linkCreate, type Link } from './link.js';
+import { BpfLink, DetachOnceLink, linkCreate } from './link.js';
 
 /** BPF_F_LINK (map flag, 1 << 13): newer than the installed <linux/bpf.h>, value from the kernel's BTF enum. */
 export const BPF_F_LINK = 1 << 13;
@@ -156,40 +156,30 @@ function placeholderBtf(): FdRef {
 }
 
 /** A registered struct_ops implementation; `close()` unregisters it. */
-export class StructOpsLink implements Link {
+export class StructOpsLink extends DetachOnceLink {
   readonly kind = 'struct_ops';
   readonly target: string;
   /** The BPF link (link mode) or undefined (registered by map update). */
   readonly bpfLink?: BpfLink;
-  #closed = false;
 
   constructor(
     readonly type: StructOpsType,
     readonly map: KernelMap,
     link: BpfLink | undefined,
   ) {
+    super();
     this.bpfLink = link;
     this.target = `${type.name} ${map.name}`;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Unregister (close the link, or delete key 0 of the map), then close the map. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Unregister (close the link, or delete key 0 of the map), then close the map. */
+  protected detach(): void {
     try {
       if (this.bpfLink) this.bpfLink.close();
       else this.map.delete(Buffer.alloc(4));
     } finally {
       this.map.close();
     }
-  }
-
-  async closeAsync(): Promise<void> {
-    this.close();
   }
 }
 

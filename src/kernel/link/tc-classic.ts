@@ -10,7 +10,7 @@ import type { KernelProgram } from '../load/program.js';
 import { ifNameToIndex } from '../sys/net.js';
 import { attrString, NetlinkMessage, parseAttrs, withRtnetlink, type NetlinkReply, type NetlinkSocket } from '../sys/netlink.js';
 import { htons, NL, tcHandle } from '../sys/netlink-consts.js';
-import type { Link } from './link.js';
+import { DetachOnceLink } from './link.js';
 
 /** The hook of a clsact qdisc. */
 export type TcDirection = 'ingress' | 'egress';
@@ -173,12 +173,11 @@ export function listTcFilters(iface: string | number, direction: TcDirection): T
 }
 
 /** A program attached as a cls_bpf filter on a clsact hook. */
-export class TcClassicLink implements Link {
+export class TcClassicLink extends DetachOnceLink {
   readonly kind = 'tc';
   /** How it is attached: always 'classic' here (tcx links say 'tcx'). */
   readonly mode = 'classic' as const;
   readonly target: string;
-  #closed = false;
 
   constructor(
     readonly ifindex: number,
@@ -189,11 +188,8 @@ export class TcClassicLink implements Link {
     readonly createdQdisc: boolean,
     ifname: string,
   ) {
+    super();
     this.target = `${ifname} ${direction} (tc pref ${priority} handle 0x${handle.toString(16)})`;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** The filter as the kernel lists it now (undefined when it is gone). */
@@ -206,12 +202,10 @@ export class TcClassicLink implements Link {
 
   /**
    * Delete this filter (RTM_DELTFILTER with its priority and handle); then, when bpfkit created the clsact
-   * qdisc and no filter is left on either hook, delete the qdisc. Idempotent; a filter or interface already
-   * gone counts as detached.
+   * qdisc and no filter is left on either hook, delete the qdisc (run once, by the first `close()`). A filter or
+   * interface already gone counts as detached.
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected detach(): void {
     withRtnetlink((s) => {
       const msg = new NetlinkMessage(NL.RTM_DELTFILTER, 0)
         .bytes(tcmsg(this.ifindex, this.handle, parentOf(this.direction), (this.priority << 16) | htons(NL.ETH_P_ALL)))
@@ -232,10 +226,6 @@ export class TcClassicLink implements Link {
         throw e;
       }
     });
-  }
-
-  async closeAsync(): Promise<void> {
-    this.close();
   }
 }
 

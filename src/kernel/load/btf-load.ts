@@ -4,7 +4,7 @@
  * kinds the kernel lacks); when the kernel rejects the BTF, the Collection proceeds without it and says so.
  */
 import { BpfCmd } from '../../isa/uapi.js';
-import { Attr, bpfRaw } from '../sys/bpf.js';
+import { Attr, bpfRaw, textBeforeNul } from '../sys/bpf.js';
 import { kernelError } from '../sys/errno.js';
 import { FdRef } from '../sys/fd.js';
 
@@ -25,7 +25,7 @@ export function loadBtf(bytes: Uint8Array): FdRef {
     if (errno !== 28) break;
     log = Buffer.alloc(Math.max(a.get('btf_log_true_size') + 1, log.length * 4));
   }
-  const text = log.subarray(0, Math.max(0, log.indexOf(0))).toString();
+  const text = textBeforeNul(log);
   const last = text.split('\n').filter(Boolean).slice(-2).join(' | ');
   throw kernelError('BTF_LOAD', errno, { log: text || undefined, detail: last || undefined });
 }

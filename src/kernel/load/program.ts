@@ -8,13 +8,14 @@ import { release } from 'node:os';
 import { encodeProgram, type Insn } from '../../isa/insn.js';
 import { AttachType, ProgType } from '../../isa/uapi.js';
 import type { ProgramSpec } from '../../spec/program.js';
-import { Attr, bpfAttr, bpfRaw } from '../sys/bpf.js';
+import { Attr, bpfAttr, bpfRaw, textBeforeNul } from '../sys/bpf.js';
 import { BpfCmd } from '../../isa/uapi.js';
 import { kernelError } from '../sys/errno.js';
 import { FdRef } from '../sys/fd.js';
 import { progInfo, type ProgInfo } from '../info/info.js';
 import { openById } from '../info/ids.js';
-import { getPinned, pinFd, unpin } from '../pin.js';
+import { getPinned } from '../pin.js';
+import { KernelObject } from '../object.js';
 import { progTypeName } from '../../isa/names.js';
 import { attachBtfId } from './kernel-btf.js';
 import { resolveReferences, type MapFds } from './relocate.js';
@@ -106,26 +107,22 @@ function isBtfExt(x: unknown): x is ProgramBtfExtLike {
 }
 
 /** A loaded kernel program. */
-export class KernelProgram {
+export class KernelProgram extends KernelObject {
   readonly name: string;
   readonly type: number;
   readonly expectedAttachType?: number;
   /** The spec it was loaded from (section, attach target, source lines). */
   readonly spec?: ProgramSpec;
-  readonly fdRef: FdRef;
   /** The verifier log of a successful load when `logLevel` > 0. */
   readonly verifierLog?: string;
-  private pinnedAt?: string;
-  #id?: number;
 
   constructor(fd: FdRef, shape: { name: string; type: number; expectedAttachType?: number; spec?: ProgramSpec; verifierLog?: string; id?: number }) {
-    this.fdRef = fd;
+    super(fd, shape.id);
     this.name = shape.name;
     this.type = shape.type;
     this.expectedAttachType = shape.expectedAttachType;
     this.spec = shape.spec;
     this.verifierLog = shape.verifierLog;
-    this.#id = shape.id;
   }
 
   /**
@@ -175,7 +172,7 @@ export class KernelProgram {
     let log: Buffer | undefined = wanted > 0 ? Buffer.alloc(logSize) : undefined;
     fill(wanted, log);
     let r = bpfRaw(BpfCmd.PROG_LOAD, attr.addr, attr.size);
-    const logText = () => (log ? log.subarray(0, Math.max(0, log.indexOf(0))).toString() : '');
+    const logText = () => (log ? textBeforeNul(log) : '');
     if (r >= 0) {
       return new KernelProgram(new FdRef(r, `program ${name}`), {
         name,
@@ -234,15 +231,6 @@ export class KernelProgram {
     return p;
   }
 
-  get fd(): number {
-    return this.fdRef.fd;
-  }
-
-  /** The kernel's id. */
-  get id(): number {
-    return (this.#id ??= progInfo(this.fd).id);
-  }
-
   /** What the kernel says about this program (`xlated: true` for the translated instructions). */
   info(opts: { xlated?: boolean } = {}): ProgInfo {
     return progInfo(this.fd, opts);
@@ -279,32 +267,13 @@ export class KernelProgram {
     return res;
   }
 
-  /** Pin at a bpffs path. */
-  pin(path: string): void {
-    pinFd(this.fd, path);
-    this.pinnedAt = path;
-  }
-
-  unpin(): void {
-    if (this.pinnedAt) unpin(this.pinnedAt);
-    this.pinnedAt = undefined;
-  }
-
-  get pinPath(): string | undefined {
-    return this.pinnedAt;
-  }
-
   /** Bind a map to the program's lifetime (BPF_PROG_BIND_MAP), e.g. a metadata map no insn references. */
   bindMap(mapFd: number): void {
     const a = new Attr('PROG_BIND_MAP').setAll({ prog_fd: this.fd, map_fd: mapFd });
     bpfAttr('PROG_BIND_MAP', a);
   }
 
-  close(): void {
-    this.fdRef.close();
-  }
-
-  toString(): string {
+  override toString(): string {
     return `KernelProgram(${progTypeName(this.type)} ${this.name})`;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { KernelError } from '../../errors.js';
 import { BpfCmd, MapType, Uapi } from '../../isa/uapi.js';
-import type { BpfMap, MapSpec } from '../../spec/map.js';
+import { mapEntries, packPerCpu, perCpuStride, replicatePerCpu, splitPerCpu, type BpfMap, type MapSpec } from '../../spec/map.js';
 import { Attr, bpf, bpfAttr, bpfRaw, scratchAttr } from '../sys/bpf.js';
 import { kernelError } from '../sys/errno.js';
 import { LAYOUTS } from '../sys/attr.js';
@@ -13,7 +13,8 @@ import { FdRef } from '../sys/fd.js';
 import { possibleCpus } from '../sys/fs.js';
 import { mapInfo, type MapInfo } from '../info/info.js';
 import { openById } from '../info/ids.js';
-import { getPinned, pinFd, unpin } from '../pin.js';
+import { getPinned } from '../pin.js';
+import { KernelObject } from '../object.js';
 import { mapTypeName } from '../../isa/names.js';
 
 const PERCPU_TYPES: ReadonlySet<number> = new Set([
@@ -43,14 +44,13 @@ const ELEM_FIELDS = LAYOUTS.MAP_ELEM.fields;
 const ELEM = { fd: ELEM_FIELDS.map_fd[0], key: ELEM_FIELDS.key[0], value: ELEM_FIELDS.value[0], flags: ELEM_FIELDS.flags[0] };
 
 /** A live kernel map. */
-export class KernelMap implements BpfMap {
+export class KernelMap extends KernelObject implements BpfMap {
   readonly name: string;
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly flags: number;
-  readonly fdRef: FdRef;
   /** Bytes of one lookup/update value buffer: `valueSize`, or `roundup(valueSize, 8) × possible CPUs` per-CPU. */
   readonly valueBufferSize: number;
   /** Number of per-CPU slots (1 for ordinary maps). */
@@ -62,21 +62,18 @@ export class KernelMap implements BpfMap {
   private readonly next: Attr<'MAP_ELEM'>;
   /** DELETE_ELEM wants every field after `key` zero. */
   private readonly del: Attr<'MAP_ELEM'>;
-  private pinnedAt?: string;
-  #id?: number;
 
   /** Wrap an owned map fd whose shape is known. Most code calls `create`, `fromFd`, `fromId` or `fromPin`. */
   constructor(fd: FdRef, shape: { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; id?: number }) {
-    this.fdRef = fd;
+    super(fd, shape.id);
     this.name = shape.name;
     this.type = shape.type;
     this.keySize = shape.keySize;
     this.valueSize = shape.valueSize;
     this.maxEntries = shape.maxEntries;
     this.flags = shape.flags;
-    this.#id = shape.id;
     this.cpus = PERCPU_TYPES.has(this.type) ? possibleCpus().length : 1;
-    this.valueBufferSize = this.cpus > 1 || PERCPU_TYPES.has(this.type) ? ((this.valueSize + 7) & ~7) * this.cpus : this.valueSize;
+    this.valueBufferSize = this.cpus > 1 || PERCPU_TYPES.has(this.type) ? perCpuStride(this.valueSize) * this.cpus : this.valueSize;
     this.keyBuf = Buffer.alloc(Math.max(this.keySize, 8));
     this.nextBuf = Buffer.alloc(Math.max(this.keySize, 8));
     this.valBuf = Buffer.alloc(Math.max(this.valueBufferSize, 8));
@@ -151,24 +148,9 @@ export class KernelMap implements BpfMap {
     return m;
   }
 
-  /** The descriptor (throws once closed). */
-  get fd(): number {
-    return this.fdRef.fd;
-  }
-
-  /** The kernel's id of this map. */
-  get id(): number {
-    return (this.#id ??= mapInfo(this.fd).id);
-  }
-
   /** What the kernel says about this map. */
   info(): MapInfo {
     return mapInfo(this.fd);
-  }
-
-  /** Where this map is pinned by bpfkit, if it is. */
-  get pinPath(): string | undefined {
-    return this.pinnedAt;
   }
 
   private err(command: string, errno: number, detail?: string): KernelError {
@@ -194,10 +176,7 @@ export class KernelMap implements BpfMap {
     }
     if (this.cpus > 1 || PERCPU_TYPES.has(this.type)) {
       if (value.length === this.valueSize) {
-        // One value for every CPU.
-        const slot = (this.valueSize + 7) & ~7;
-        this.valBuf.fill(0, 0, n);
-        for (let c = 0; c < this.cpus; c++) this.valBuf.set(value, c * slot);
+        replicatePerCpu(value, this.cpus, this.valBuf); // one value for every CPU
         return;
       }
     }
@@ -237,14 +216,7 @@ export class KernelMap implements BpfMap {
   lookupPerCpu(key: Uint8Array): Uint8Array[] | undefined {
     const raw = this.lookup(key);
     if (!raw) return undefined;
-    return this.splitPerCpu(raw);
-  }
-
-  private splitPerCpu(raw: Uint8Array): Uint8Array[] {
-    const slot = (this.valueSize + 7) & ~7;
-    const out: Uint8Array[] = [];
-    for (let c = 0; c < this.cpus; c++) out.push(raw.slice(c * slot, c * slot + this.valueSize));
-    return out;
+    return splitPerCpu(raw, this.valueSize, this.cpus);
   }
 
   /** Insert or replace (`flags`: UpdateFlags.ANY / NOEXIST / EXIST / LOCK). Per-CPU: one value for all, or all slots. */
@@ -260,10 +232,7 @@ export class KernelMap implements BpfMap {
     if (values.length !== this.cpus) {
       throw new KernelError('MAP_UPDATE_ELEM', 22, 'EINVAL', { detail: `map ${this.name}`, hint: `${values.length} values given, ${this.cpus} possible CPUs` });
     }
-    const slot = (this.valueSize + 7) & ~7;
-    const all = new Uint8Array(slot * this.cpus);
-    values.forEach((v, c) => all.set(v.subarray(0, this.valueSize), c * slot));
-    this.update(key, all, flags);
+    this.update(key, packPerCpu(values, this.valueSize), flags);
   }
 
   /** Delete; false when the key was absent. */
@@ -348,11 +317,8 @@ export class KernelMap implements BpfMap {
   }
 
   /** [key, value] pairs; entries deleted during the walk are skipped. */
-  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const k of this.keys()) {
-      const v = this.lookup(k);
-      if (v) yield [k, v];
-    }
+  entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    return mapEntries(this);
   }
 
   [Symbol.iterator](): IterableIterator<[Uint8Array, Uint8Array]> {
@@ -426,24 +392,7 @@ export class KernelMap implements BpfMap {
     bpfAttr('MAP_FREEZE', a, { detail: `map ${this.name}` });
   }
 
-  /** Pin at a bpffs path. */
-  pin(path: string): void {
-    pinFd(this.fd, path);
-    this.pinnedAt = path;
-  }
-
-  /** Remove the pin this map was pinned at (by `pin` or `fromPin`). */
-  unpin(): void {
-    if (this.pinnedAt) unpin(this.pinnedAt);
-    this.pinnedAt = undefined;
-  }
-
-  /** Close the descriptor (the kernel frees the map when nothing else references it). */
-  close(): void {
-    this.fdRef.close();
-  }
-
-  toString(): string {
+  override toString(): string {
     return `KernelMap(${mapTypeName(this.type)} ${this.name}, key ${this.keySize}, value ${this.valueSize}, max ${this.maxEntries})`;
   }
 }

@@ -20,6 +20,11 @@ export function cString(s: string): Buffer {
   return b;
 }
 
+/** The text before the first NUL of a buffer the kernel filled (a log, a name); '' when it wrote no NUL. */
+export function textBeforeNul(b: Buffer): string {
+  return b.toString('utf8', 0, Math.max(0, b.indexOf(0)));
+}
+
 /**
  * A zeroed attr buffer for one layout, with its address cached. Pointer fields may be set from buffers; the
  * Attr keeps them referenced until `zero()` or the next `set` of that field, so the GC cannot free them mid-call.

@@ -1,5 +1,6 @@
 /**
- * File-descriptor ownership: every kernel object (map, program, link, perf event, BTF) owns one `FdRef`.
+ * File-descriptor ownership: every kernel object (map, program, link, perf event, BTF) owns one `FdRef` (maps,
+ * programs and BPF links through their common base `KernelObject`, src/kernel/object.ts).
  * `close()` closes it once; a FinalizationRegistry closes descriptors of objects dropped without `close()`
  * (a safety net, not a substitute: descriptors pin kernel memory until closed).
  */

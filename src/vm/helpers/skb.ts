@@ -48,6 +48,13 @@ function skbOf(c: HelperCallContext): { p: PacketBuffer; s: SkbState } | undefin
   return env.packet && env.skb ? { p: env.packet, s: env.skb } : undefined;
 }
 
+/** skb_clear_hash: no hash until the next recalculation. */
+function clearHash(s: SkbState): void {
+  s.hash = 0;
+  s.l4hash = false;
+  s.sync();
+}
+
 function be16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
 }
@@ -118,11 +125,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
     const len = u32(r4);
     if (off > 0x7fffffff || !tryWritable(k.p, off + len)) return -Errno.EFAULT;
     k.p.bytes().set(c.mem.view(r3, len), off);
-    if (r5 & BigInt(Uapi.BPF_F_INVALIDATE_HASH)) {
-      k.s.hash = 0;
-      k.s.l4hash = false;
-      k.s.sync();
-    }
+    if (r5 & BigInt(Uapi.BPF_F_INVALIDATE_HASH)) clearHash(k.s);
     return 0;
   },
   skb_pull_data(c, _r1, r2) {
@@ -287,11 +290,7 @@ export const skbHelpers: Record<string, HelperImpl> = {
   },
   set_hash_invalid(c) {
     const k = skbOf(c);
-    if (k) {
-      k.s.hash = 0;
-      k.s.l4hash = false;
-      k.s.sync();
-    }
+    if (k) clearHash(k.s);
     return 0;
   },
   skb_change_type(c, _r1, r2) {

@@ -4,7 +4,7 @@
  * VM's memory: a value looked up by a program is an address inside a `Memory` region over the live value bytes.
  */
 import type { Memory } from '../api.js';
-import type { BpfMap, MapSpec } from '../../spec/map.js';
+import { mapEntries, packPerCpu, perCpuStride, replicatePerCpu, type BpfMap, type MapSpec } from '../../spec/map.js';
 import { Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
 import { MapError } from './errors.js';
@@ -158,7 +158,7 @@ export abstract class UserMap implements BpfMap {
 
   /** Size of a userspace value: `valueSize`, or `ncpus × round8(valueSize)` for per-CPU maps. */
   get userValueSize(): number {
-    return this.percpu ? this.ncpus * round8(this.valueSize) : this.valueSize;
+    return this.percpu ? this.ncpus * perCpuStride(this.valueSize) : this.valueSize;
   }
 
   /**
@@ -172,11 +172,7 @@ export abstract class UserMap implements BpfMap {
       return v ? v.slice(0, this.valueSize) : undefined;
     }
     const per = this.lookupPerCpu(key);
-    if (!per) return undefined;
-    const stride = round8(this.valueSize);
-    const out = new Uint8Array(this.ncpus * stride);
-    per.forEach((v, i) => out.set(v, i * stride));
-    return out;
+    return per ? packPerCpu(per, this.valueSize) : undefined;
   }
 
   /** One copy of the value per CPU (a single-element array for maps that are not per-CPU). */
@@ -203,13 +199,9 @@ export abstract class UserMap implements BpfMap {
     this.checkKey('update', key);
     let v = value;
     if (this.percpu) {
-      const stride = round8(this.valueSize);
-      if (value.length === this.valueSize && value.length !== this.ncpus * stride) {
-        v = new Uint8Array(this.ncpus * stride);
-        for (let c = 0; c < this.ncpus; c++) v.set(value, c * stride);
-      } else if (value.length !== this.ncpus * stride) {
-        this.fail('update', -Errno.EINVAL, `value is ${value.length} bytes, expected ${this.valueSize} or ${this.ncpus * stride}`);
-      }
+      const all = this.userValueSize;
+      if (value.length === this.valueSize && value.length !== all) v = replicatePerCpu(value, this.ncpus);
+      else if (value.length !== all) this.fail('update', -Errno.EINVAL, `value is ${value.length} bytes, expected ${this.valueSize} or ${all}`);
       const r = this.updateElem(key, v, flags, ALL_CPUS);
       if (r < 0) this.fail('update', r);
       return;
@@ -227,13 +219,8 @@ export abstract class UserMap implements BpfMap {
       return;
     }
     if (values.length !== this.ncpus) this.fail('update', -Errno.EINVAL, `${values.length} values for ${this.ncpus} CPUs`);
-    const stride = round8(this.valueSize);
-    const v = new Uint8Array(this.ncpus * stride);
-    values.forEach((x, i) => {
-      if (x.length !== this.valueSize) this.fail('update', -Errno.EINVAL, `value is ${x.length} bytes, map has ${this.valueSize}`);
-      v.set(x, i * stride);
-    });
-    this.update(key, v, flags);
+    for (const x of values) if (x.length !== this.valueSize) this.fail('update', -Errno.EINVAL, `value is ${x.length} bytes, map has ${this.valueSize}`);
+    this.update(key, packPerCpu(values, this.valueSize), flags);
   }
 
   /** Remove `key`. Returns false when it was absent; other failures (array maps: EINVAL) throw. */
@@ -268,11 +255,8 @@ export abstract class UserMap implements BpfMap {
     }
   }
 
-  *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const k of this.keys()) {
-      const v = this.lookup(k);
-      if (v) yield [k, v];
-    }
+  entries(): IterableIterator<[Uint8Array, Uint8Array]> {
+    return mapEntries(this);
   }
 
   close(): void {

@@ -1,14 +1,38 @@
 /**
- * What the userspace ring buffer and perf event array readers share: a callback loop (`start` / `stop`) that
- * drains whatever is ready and then waits for the map's next wake-up, async iteration that ends when the
- * reader or the map is closed, and `close()`. Subclasses say how one record is read and how a batch is drained.
+ * What the userspace ring buffer and perf event array share. The maps: a list of waiting readers woken on new
+ * data and on `close()` (`EventMap`). The readers: a callback loop (`start` / `stop`) that drains whatever is
+ * ready and then waits for the map's next wake-up, async iteration that ends when the reader or the map is
+ * closed, and `close()`. Subclasses say how one record is read and how a batch is drained.
  */
+import { UserMap } from './base.js';
 
 /** The map a reader waits on: it wakes its readers on new data and when it is closed. */
 export interface EventSource {
   waitForData(): Promise<void>;
   notify(): void;
   readonly isClosed: boolean;
+}
+
+/** A map readers wait on: `notify()` wakes every waiting reader; closing the map wakes them too. */
+export abstract class EventMap extends UserMap implements EventSource {
+  readonly #waiters = new Set<() => void>();
+
+  /** Wake readers waiting for data. */
+  notify(): void {
+    const w = [...this.#waiters];
+    this.#waiters.clear();
+    for (const f of w) f();
+  }
+
+  /** Resolves at the next wake-up (new data, or the map closed). */
+  waitForData(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.add(resolve));
+  }
+
+  override close(): void {
+    super.close();
+    this.notify();
+  }
 }
 
 /** A reader of records of type `T` from an {@link EventSource}. */

@@ -10,8 +10,8 @@
  */
 import type { MapSpec } from '../../spec/map.js';
 import { Errno } from '../errno.js';
-import { UserMap, keyU32, round8, u32Key, type UserMapOptions } from './base.js';
-import { EventReader } from './event-reader.js';
+import { keyU32, round8, u32Key, type UserMapOptions } from './base.js';
+import { EventMap, EventReader } from './event-reader.js';
 
 /** One record read from a perf buffer. */
 export interface PerfRecord {
@@ -38,9 +38,8 @@ export interface PerfEventArrayOptions extends UserMapOptions {
 }
 
 /** A perf event array with in-process per-CPU buffers. */
-export class PerfEventArrayMap extends UserMap {
+export class PerfEventArrayMap extends EventMap {
   private readonly buffers: (CpuBuffer | undefined)[];
-  private readonly waiters = new Set<() => void>();
 
   constructor(spec: MapSpec, opts: PerfEventArrayOptions = {}) {
     super(spec.maxEntries ? spec : { ...spec, maxEntries: Math.max(1, opts.ncpus ?? 1) }, opts);
@@ -96,9 +95,7 @@ export class PerfEventArrayMap extends UserMap {
     }
     b.records.push({ data, size });
     b.used += size;
-    const w = [...this.waiters];
-    this.waiters.clear();
-    for (const f of w) f();
+    this.notify();
     return 0;
   }
 
@@ -113,18 +110,6 @@ export class PerfEventArrayMap extends UserMap {
     }
     b.used -= r.size;
     return { cpu, sample: r.data };
-  }
-
-  /** Wake readers waiting for data. */
-  notify(): void {
-    const w = [...this.waiters];
-    this.waiters.clear();
-    for (const f of w) f();
-  }
-
-  /** Resolves at the next output. */
-  waitForData(): Promise<void> {
-    return new Promise((resolve) => this.waiters.add(resolve));
   }
 
   /** A reader over every CPU's buffer. */
@@ -150,13 +135,6 @@ export class PerfEventArrayMap extends UserMap {
     const i = key ? keyU32(key) : this.maxEntries;
     if (i >= this.maxEntries) return this.maxEntries ? u32Key(0) : undefined;
     return i + 1 < this.maxEntries ? u32Key(i + 1) : undefined;
-  }
-
-  override close(): void {
-    super.close();
-    const w = [...this.waiters];
-    this.waiters.clear();
-    for (const f of w) f();
   }
 }
 

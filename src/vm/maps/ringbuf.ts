@@ -17,9 +17,9 @@ import type { Memory } from '../api.js';
 import type { MapSpec } from '../../spec/map.js';
 import { Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
-import { UserMap, round8, type UserMapOptions } from './base.js';
+import { round8, type UserMapOptions } from './base.js';
 import { MapError } from './errors.js';
-import { EventReader } from './event-reader.js';
+import { EventMap, EventReader } from './event-reader.js';
 
 const BUSY = Uapi.BPF_RINGBUF_BUSY_BIT;
 const DISCARD = Uapi.BPF_RINGBUF_DISCARD_BIT;
@@ -29,7 +29,7 @@ const PAGE = 4096;
 const DATA_PGOFF = 3;
 
 /** A ring buffer map. */
-export class RingBufMap extends UserMap {
+export class RingBufMap extends EventMap {
   /** Data size in bytes (max_entries). */
   readonly capacity: number;
   /** Twice `capacity`: records are contiguous from their header (see the module comment). */
@@ -43,7 +43,6 @@ export class RingBufMap extends UserMap {
   /** Records submitted (not discarded) so far. */
   submitted = 0;
   private readonly reserved = new Set<number>();
-  private readonly waiters = new Set<() => void>();
   private readonly bases = new WeakMap<Memory, bigint>();
 
   constructor(spec: MapSpec, opts: UserMapOptions = {}) {
@@ -158,18 +157,6 @@ export class RingBufMap extends UserMap {
     return this.data.slice(off + HDR, off + HDR + len);
   }
 
-  /** Wake readers waiting for data. */
-  notify(): void {
-    const w = [...this.waiters];
-    this.waiters.clear();
-    for (const f of w) f();
-  }
-
-  /** Resolves at the next submit (used by readers waiting for data). */
-  waitForData(): Promise<void> {
-    return new Promise((resolve) => this.waiters.add(resolve));
-  }
-
   /** A consumer of this ring buffer. */
   reader(): RingBufReader {
     return new RingBufReader(this);
@@ -186,11 +173,6 @@ export class RingBufMap extends UserMap {
   }
   nextKey(): Uint8Array | undefined {
     return undefined;
-  }
-
-  override close(): void {
-    super.close();
-    this.notify();
   }
 }
 

@@ -42,3 +42,27 @@ static __always_inline __u64 next_seq(void *map)
 		return 0;
 	return (*s)++;
 }
+
+/* Per-packet results: a hash from the packet's sequence number to the program's `struct rets`. */
+#define RESULTS_MAP(name)                              \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_HASH);       \
+		__uint(max_entries, 4096);             \
+		__type(key, __u64);                    \
+		__type(value, struct rets);            \
+	} name SEC(".maps")
+
+/* The packet bounds of an XDP or skb context (read them again after a helper that may move the packet). */
+#define PKT_DATA(ctx) ((void *)(long)(ctx)->data)
+#define PKT_END(ctx) ((void *)(long)(ctx)->data_end)
+
+/* The IPv4 header after the Ethernet header at `data`; 0 when the frame is not IPv4 or too short for both. */
+static __always_inline struct iphdr *ipv4_header(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || (void *)(ip + 1) > data_end)
+		return 0;
+	return ip;
+}

@@ -75,8 +75,8 @@ static __always_inline void bump(__u32 i)
 SEC("xdp")
 int xdp_maps(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = PKT_DATA(ctx);
+	void *data_end = PKT_END(ctx);
 	struct ethhdr *eth = data;
 	__u64 one = 1, *v;
 	__u32 len = data_end - data;
@@ -104,10 +104,8 @@ int xdp_maps(struct xdp_md *ctx)
 			bump(2);
 		bpf_map_push_elem(&protos, &proto, 0);
 	}
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	struct iphdr *ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end)
+	struct iphdr *ip = ipv4_header(data, data_end);
+	if (!ip)
 		return XDP_PASS;
 	__u32 src = ip->saddr;
 	v = bpf_map_lookup_elem(&by_src, &src);

@@ -34,8 +34,8 @@ static __always_inline void note(__s64 k)
 SEC("xdp")
 int xdp_ringbuf(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = PKT_DATA(ctx);
+	void *data_end = PKT_END(ctx);
 	__u8 head[24];
 
 	if (data + 24 > data_end)

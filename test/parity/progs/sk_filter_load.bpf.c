@@ -25,12 +25,7 @@ struct rets {
 	__u32 ifindex;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct rets);
-} results SEC(".maps");
+RESULTS_MAP(results);
 
 SEC("socket")
 int sk_load(struct __sk_buff *skb)

@@ -19,12 +19,7 @@ struct rets {
 	__u32 priority;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct rets);
-} results SEC(".maps");
+RESULTS_MAP(results);
 
 SEC("tc")
 int tc_hash(struct __sk_buff *skb)

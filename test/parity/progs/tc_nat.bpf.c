@@ -19,12 +19,7 @@ struct rets {
 	__u32 ifindex;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct rets);
-} results SEC(".maps");
+RESULTS_MAP(results);
 
 #define IP_DST_OFF (ETH_HLEN + offsetof(struct iphdr, daddr))
 #define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
@@ -35,7 +30,6 @@ int tc_dnat(struct __sk_buff *skb)
 	struct rets r = {};
 	__u64 n = next_seq(&seq);
 	void *data, *data_end;
-	struct ethhdr *eth;
 	struct iphdr *ip;
 
 	r.len = skb->len;
@@ -46,13 +40,8 @@ int tc_dnat(struct __sk_buff *skb)
 	skb->priority = 7;
 	r.bad_store = bpf_skb_store_bytes(skb, 0xffff, &n, 8, 0);
 	r.bad_l3 = bpf_l3_csum_replace(skb, 0, 0, 0, 3);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	eth = data;
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		goto out;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end || ip->ihl != 5)
+	ip = ipv4_header(PKT_DATA(skb), PKT_END(skb));
+	if (!ip || ip->ihl != 5)
 		goto out;
 	if (ip->protocol == IPPROTO_ICMP) {
 		bpf_map_update_elem(&results, &n, &r, BPF_ANY);
@@ -73,8 +62,8 @@ int tc_dnat(struct __sk_buff *skb)
 	r.l3 = bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_ip, new_ip, sizeof(new_ip));
 	r.store_ip = bpf_skb_store_bytes(skb, IP_DST_OFF, &new_ip, sizeof(new_ip), 0);
 
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = PKT_DATA(skb);
+	data_end = PKT_END(skb);
 	if (data + dport_off + 2 > data_end)
 		goto out;
 	__be16 old_port = *(__be16 *)(data + dport_off);

@@ -15,20 +15,15 @@ struct rets {
 	__u32 meta_val;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct rets);
-} results SEC(".maps");
+RESULTS_MAP(results);
 
 SEC("xdp")
 int xdp_resize(struct xdp_md *ctx)
 {
 	struct rets r = {};
 	__u64 n = next_seq(&seq);
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = PKT_DATA(ctx);
+	void *data_end = PKT_END(ctx);
 	struct ethhdr *eth = data;
 	int act = XDP_PASS;
 
@@ -36,8 +31,8 @@ int xdp_resize(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	r.bad_head = bpf_xdp_adjust_head(ctx, -1000);
 	r.bad_tail = bpf_xdp_adjust_tail(ctx, -(int)(ctx->data_end - ctx->data));
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
+	data = PKT_DATA(ctx);
+	data_end = PKT_END(ctx);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return XDP_ABORTED;
@@ -55,8 +50,8 @@ int xdp_resize(struct xdp_md *ctx)
 	} else if (proto == bpf_htons(ETH_P_IP)) {
 		/* Push: 4 more bytes of head, move the MACs back, insert tag 0x8100 / 100. */
 		r.head = bpf_xdp_adjust_head(ctx, -4);
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
+		data = PKT_DATA(ctx);
+		data_end = PKT_END(ctx);
 		if (data + 18 > data_end)
 			return XDP_ABORTED;
 		__u8 macs[12];
@@ -75,7 +70,7 @@ int xdp_resize(struct xdp_md *ctx)
 	r.meta = bpf_xdp_adjust_meta(ctx, -8);
 	if (r.meta == 0) {
 		__u32 *m = (void *)(long)ctx->data_meta;
-		if ((void *)(m + 2) <= (void *)(long)ctx->data) {
+		if ((void *)(m + 2) <= PKT_DATA(ctx)) {
 			m[0] = 0xfeedf00d;
 			m[1] = len;
 			r.meta_val = m[0] ^ m[1];

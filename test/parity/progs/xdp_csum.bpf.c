@@ -14,12 +14,7 @@ struct rets {
 	__u16 check;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct rets);
-} results SEC(".maps");
+RESULTS_MAP(results);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -41,8 +36,8 @@ int xdp_csum(struct xdp_md *ctx)
 {
 	struct rets r = {};
 	__u64 n = next_seq(&seq);
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = PKT_DATA(ctx);
+	void *data_end = PKT_END(ctx);
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > data_end)
@@ -52,10 +47,8 @@ int xdp_csum(struct xdp_md *ctx)
 	r.diff_from = bpf_csum_diff(words, 8, 0, 0, 0x1234);
 	r.diff_both = bpf_csum_diff(words, 4, words + 1, 12, 0xffffffff);
 	r.bad_size = bpf_csum_diff(words, 3, 0, 0, 0);
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = (void *)(eth + 1);
-		if ((void *)(ip + 1) > data_end)
-			goto out;
+	struct iphdr *ip = ipv4_header(data, data_end);
+	if (ip) {
 		__u16 check = ip->check;
 		r.check = check;
 		ip->check = 0;
@@ -67,7 +60,6 @@ int xdp_csum(struct xdp_md *ctx)
 		if (c)
 			(*c)++;
 	}
-out:
 	bpf_map_update_elem(&results, &n, &r, BPF_ANY);
 	return XDP_PASS;
 }

@@ -31,8 +31,8 @@ static __always_inline void csum_dec_ttl(struct iphdr *ip)
 SEC("xdp")
 int xdp_reflect(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data = PKT_DATA(ctx);
+	void *data_end = PKT_END(ctx);
 	struct ethhdr *eth = data;
 	__u16 proto;
 	void *l3;
