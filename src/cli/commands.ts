@@ -1,27 +1,36 @@
 /**
- * The list of CLI commands. Each command lives in its own module under src/cli/ and exports
- * `register(program)`; add one import and one list entry here per command.
+ * The CLI commands: name → module. Each command lives in its own module under src/cli/ and exports
+ * `register(program)`. Only the module of the command being run is imported (fast start, and a command's
+ * dependencies cannot break another command); `--help` without a command imports them all to list them.
  */
 import type { Command } from 'commander';
 
-import { register as objdump } from './objdump.js';
-import { register as gen } from './gen.js';
-import { register as conformance } from './conformance.js';
-import { register as conformancePlugin } from './conformance-plugin.js';
-import { register as asm } from './asm.js';
-import { register as disasm } from './disasm.js';
-import { register as btf } from './btf.js';
-import { register as filter } from './filter.js';
-import { register as seccomp } from './seccomp.js';
-import { register as capture } from './capture.js';
-
-import { register as kernelProg } from './prog.js';
-import { register as kernelMap } from './map.js';
-import { register as kernelLink } from './link.js';
-import { register as kernelFeature } from './feature.js';
-import { register as kernelAttach } from './attach.js';
-import { register as run } from './run.js';
-
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [objdump, gen, conformance, conformancePlugin, asm, disasm, btf, filter, seccomp, capture, kernelProg, kernelMap, kernelLink, kernelFeature, kernelAttach, run];
+/** Command name (first word on the command line) → loader of the module that registers it. */
+export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: RegisterCommand }>>> = {
+  asm: () => import('./asm.js'),
+  disasm: () => import('./disasm.js'),
+  conformance: () => import('./conformance.js'),
+  'conformance-plugin': () => import('./conformance-plugin.js'),
+  objdump: () => import('./objdump.js'),
+  gen: () => import('./gen.js'),
+  btf: () => import('./btf.js'),
+  run: () => import('./run.js'),
+  prog: () => import('./prog.js'),
+  map: () => import('./map.js'),
+  link: () => import('./link.js'),
+  feature: () => import('./feature.js'),
+  attach: () => import('./attach.js'),
+  filter: () => import('./filter.js'),
+  capture: () => import('./capture.js'),
+  seccomp: () => import('./seccomp.js'),
+};
+
+/** The register functions for a command line: just its command's, or every command's when none is named. */
+export async function commandsFor(argv: readonly string[]): Promise<RegisterCommand[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const names = first && first !== 'help' && COMMAND_MODULES[first] ? [first] : Object.keys(COMMAND_MODULES);
+  const mods = await Promise.all(names.map((n) => COMMAND_MODULES[n]!()));
+  return mods.map((m) => m.register);
+}

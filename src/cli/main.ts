@@ -4,10 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { BpfkitError } from '../errors.js';
-import { commands } from './commands.js';
+import { commandsFor, type RegisterCommand } from './commands.js';
 
-/** Build the commander program with every command registered. */
-export function buildProgram(): Command {
+/** Build the commander program with the given commands registered. */
+export function buildProgram(commands: readonly RegisterCommand[]): Command {
   const program = new Command('bpfkit')
     .description('eBPF, the whole system, in TypeScript')
     .version('0.1.0')
@@ -27,9 +27,9 @@ export async function main(argv: string[]): Promise<number> {
       throw e;
     });
   }
-  const program = buildProgram();
   const debug = argv.includes('--debug');
   try {
+    const program = buildProgram(await commandsFor(argv));
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
