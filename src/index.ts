@@ -10,6 +10,7 @@ export * from './elf/index.js';
 export * from './btf/index.js';
 export * from './gen/index.js';
 export * from './vm/index.js';
+export * from './jit/index.js';
 export * from './conformance/index.js';
 export * from './kernel/index.js';
 export * from './cbpf/index.js';

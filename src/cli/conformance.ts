@@ -14,8 +14,11 @@ export function register(program: Command): void {
     .argument('<paths...>', 'test files or directories')
     .option('-v, --verbose', 'also print passing tests')
     .option('--max-insns <n>', 'instruction budget per test', '100000000')
-    .action((paths: string[], opts: { verbose?: boolean; maxInsns: string }) => {
+    .option('--engine <engine>', 'interp (the interpreter) or jit (WebAssembly JIT)', 'interp')
+    .action((paths: string[], opts: { verbose?: boolean; maxInsns: string; engine: string }) => {
       const maxInsns = Number(opts.maxInsns);
+      const engine = opts.engine;
+      if (engine !== 'interp' && engine !== 'jit') throw new UsageError(`--engine: '${engine}' is not interp or jit`);
       if (!Number.isInteger(maxInsns) || maxInsns <= 0) throw new UsageError(`--max-insns: '${opts.maxInsns}' is not a positive integer`);
       let files: string[];
       try {
@@ -26,7 +29,7 @@ export function register(program: Command): void {
       let passed = 0;
       let failed = 0;
       for (const f of files) {
-        const r = runConformanceFile(f, { maxInsns });
+        const r = runConformanceFile(f, { maxInsns, engine });
         if (r.pass) passed++;
         else failed++;
         if (!r.pass || opts.verbose) process.stdout.write(formatConformanceResult(r) + '\n');

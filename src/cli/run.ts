@@ -116,7 +116,9 @@ export function register(program: Command): void {
     .option('--dump-maps', 'print the map contents at the end')
     .option('--json', 'one JSON object per input: {"index", "retval", "verdict", "packet"}')
     .option('--cpus <n>', 'number of simulated CPUs (per-CPU maps)', '1')
-    .action((file: string, o: RunOptions) => {
+    .option('--engine <engine>', 'interp (the interpreter) or jit (WebAssembly JIT)', 'interp')
+    .action((file: string, o: RunOptions & { engine?: string }) => {
+      if (o.engine !== undefined && o.engine !== 'interp' && o.engine !== 'jit') throw new UsageError(`--engine: '${o.engine}' is not interp or jit`);
       const bytes = readFileSync(file);
       const spec = inFile(file, () => loadObjectSpec(bytes));
       const btf = spec.btfRaw ? Btf.parse(spec.btfRaw) : undefined;
@@ -128,6 +130,7 @@ export function register(program: Command): void {
       let clockNs = 1_000_000_000n;
       const c = loadCollection(spec, {
         ncpus: Number(o.cpus ?? 1),
+        engine: o.engine as 'interp' | 'jit' | undefined,
         clock: { monotonicNs: () => clockNs, bootNs: () => clockNs, coarseNs: () => clockNs, taiNs: () => clockNs },
       });
       if (o.maps) initMaps(c, spec.maps, btf, parseJsonFile(o.maps, '--maps'));

@@ -9,7 +9,7 @@ import { assembleProgram } from '../asm/index.js';
 import { AsmError, BpfkitError, DecodeError, VmError } from '../errors.js';
 import { decodeProgram, type Insn } from '../isa/insn.js';
 import type { HelperImpl } from '../vm/api.js';
-import { Vm } from '../vm/vm.js';
+import { Vm, type VmEngine } from '../vm/vm.js';
 import { parseConformanceTest, type ConformanceTest } from './parse.js';
 
 /** Outcome of one test file. */
@@ -30,6 +30,8 @@ export interface ConformanceResult {
 export interface ConformanceOptions {
   /** Instruction budget per test (default 1e8). */
   maxInsns?: number;
+  /** Engine running the programs: 'interp' (default) or 'jit'. */
+  engine?: VmEngine;
 }
 
 /**
@@ -73,7 +75,7 @@ export function runConformanceTest(t: ConformanceTest, opts: ConformanceOptions 
   const lineOf = (pc: number) => (pc >= 0 ? prog.lines[pc] : undefined);
   let vm: Vm;
   try {
-    vm = new Vm(prog.insns, { helpers: conformanceHelpers(), callx: 'helper', maxInsns: opts.maxInsns ?? 1e8, name: file });
+    vm = new Vm(prog.insns, { helpers: conformanceHelpers(), callx: 'helper', maxInsns: opts.maxInsns ?? 1e8, name: file, engine: opts.engine });
   } catch (e) {
     if (e instanceof DecodeError || e instanceof VmError) return refused(t, e.pc, `program rejected: ${e.message}`, lineOf(e.pc));
     throw e;

@@ -16,7 +16,7 @@ import type { MapSpec } from '../spec/map.js';
 import type { ObjectSpec, ProgramSpec } from '../spec/program.js';
 import { loadObjectSpec, type LoadObjectOptions } from '../elf/object.js';
 import type { HelperCallContext, HelperImpl, Memory } from './api.js';
-import { Vm } from './vm.js';
+import { Vm, type VmEngine } from './vm.js';
 import { VmMemory } from './memory.js';
 import { createMap, type CreateMapOptions } from './maps/index.js';
 import { UserMap, u32Key } from './maps/base.js';
@@ -81,6 +81,8 @@ export interface CollectionOptions extends ContextOptions {
   recordCalls?: boolean;
   /** Instruction budget per run (default 1e9). */
   maxInsns?: number;
+  /** Engine running the programs: 'interp' (default) or 'jit' (WebAssembly, src/jit). */
+  engine?: VmEngine;
   /** Bytes per perf buffer. */
   perfBufferSize?: number;
   /** Use these maps instead of creating the object's maps of the same name (sharing between collections). */
@@ -347,6 +349,7 @@ export class Collection {
       resolveLddw,
       maxInsns: this.opts.maxInsns,
       name: p.name,
+      engine: this.opts.engine,
       legacyPacket: (env) => (env as RuntimeEnv).packet?.bytes(),
     });
     return new UserProgram(this, p, insns, vm);

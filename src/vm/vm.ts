@@ -42,8 +42,12 @@ export class Vm {
   readonly prog: Prog;
   private readonly st: RunState;
   private readonly ctx: HelperContext;
+  /** Engine used when `VmEngineOptions.engine` is not given (default 'interp'; tests may switch it). */
+  static defaultEngine: VmEngine = 'interp';
   /** The engine running this program. */
   readonly engine: VmEngine;
+  /** Why a program asked for the JIT runs on the interpreter (too large for WebAssembly), if it does. */
+  readonly jitFallback?: string;
   /** The JIT, when `engine` is 'jit'. @internal */
   readonly jit?: JitEngine;
 
@@ -62,9 +66,17 @@ export class Vm {
     this.prog = prepare(this, insns, opts);
     this.st = new RunState(this.memory, this.prog);
     this.ctx = new HelperContext(this.st);
-    this.engine = opts.engine ?? 'interp';
-    if (this.engine === 'jit') this.jit = new JitEngine(this, this.st.stackSeg);
-    else if (this.engine !== 'interp') throw new TypeError(`unknown VM engine '${String(this.engine)}'`);
+    this.engine = opts.engine ?? Vm.defaultEngine;
+    if (this.engine === 'jit') {
+      try {
+        this.jit = new JitEngine(this, this.st.stackSeg);
+      } catch (e) {
+        // Beyond what WebAssembly engines accept (V8: 7.6 MB per function): run on the interpreter instead.
+        if (!(e instanceof WebAssembly.CompileError)) throw e;
+        this.engine = 'interp';
+        this.jitFallback = `the JIT could not compile the program (${e.message}); the interpreter runs it`;
+      }
+    } else if (this.engine !== 'interp') throw new TypeError(`unknown VM engine '${String(this.engine)}'`);
   }
 
   /** Run the program with r1..r5 (u64, negative values wrap) and return r0 as a u64. Throws `VmError` on a fault. */
