@@ -15,3 +15,4 @@ export * from './conformance/index.js';
 export * from './kernel/index.js';
 export * from './cbpf/index.js';
 export * from './pcap/index.js';
+export * from './verifier/index.js';

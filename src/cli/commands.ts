@@ -25,6 +25,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: 
   filter: () => import('./filter.js'),
   capture: () => import('./capture.js'),
   seccomp: () => import('./seccomp.js'),
+  verify: () => import('./verify.js'),
 };
 
 /** The register functions for a command line: just its command's, or every command's when none is named. */

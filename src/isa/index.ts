@@ -18,3 +18,4 @@ export {
   type CtxField,
   type CtxPointer,
 } from './contexts.js';
+export { verifierProto, helperAllowed, type ArgKind as HelperArgClass, type RetKind as HelperRetClass, type VerifierProto } from './helper-kinds.js';

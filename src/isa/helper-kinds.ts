@@ -1,0 +1,151 @@
+/**
+ * Helper prototypes at the kernel's level of detail (used by the verifier): what each argument must be (the
+ * kernel's ARG_* kinds, which the C types of helpers.ts cannot express: key vs value vs raw memory, size pairs,
+ * callbacks), what the result is, which
+ * program types may call the helper, and whether it invalidates packet pointers. Helpers missing here are refused
+ * as unsupported rather than guessed.
+ */
+import { HelperId } from './helpers.js';
+import { ProgType } from './uapi.js';
+
+/** Argument kinds (kernel ARG_*). */
+export type ArgKind =
+  /** ARG_ANYTHING: any initialised value. */
+  | 'any'
+  /** CONST_PTR_TO_MAP. */
+  | 'map'
+  /** Pointer to an initialised key of the map's key_size. */
+  | 'key'
+  /** Pointer to an initialised value of the map's value_size. */
+  | 'value'
+  /** Pointer to value_size writable bytes (pop/peek). */
+  | 'uninit_value'
+  /** Pointer to initialised readable memory; its size is the next argument. */
+  | 'mem'
+  /** Like `mem`, or NULL with a zero size. */
+  | 'mem_or_null'
+  /** Pointer to writable memory the helper fills; size is the next argument. */
+  | 'uninit_mem'
+  /** Size of the previous memory argument, > 0. */
+  | 'size'
+  /** Size of the previous memory argument, may be 0. */
+  | 'size_or_zero'
+  /** The program's context pointer. */
+  | 'ctx'
+  /** A constant allocation size (ringbuf reserve). */
+  | 'alloc_size'
+  /** A ring buffer record to release (submit/discard). */
+  | 'ringbuf_mem'
+  /** A callback function (lddw of a function). */
+  | 'func'
+  /** A stack pointer or NULL (callback context). */
+  | 'stack_or_null';
+
+export type RetKind = 'int' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+
+/** Who may call a helper. */
+type Group = 'base' | 'trace' | 'skb' | 'tc' | 'xdp' | 'net' | 'perfmon';
+
+export interface VerifierProto {
+  args: ArgKind[];
+  ret: RetKind;
+  groups: Group[];
+  /** Invalidates packet pointers (bpf_helper_changes_pkt_data). */
+  changesPkt?: boolean;
+  /** Calls a callback: bpf_loop or for_each_map_elem. */
+  callback?: 'loop' | 'for_each';
+}
+
+const P = (args: ArgKind[], ret: RetKind, groups: Group[], extra: Partial<VerifierProto> = {}): VerifierProto => ({ args, ret, groups, ...extra });
+
+const TABLE: Record<string, VerifierProto> = {
+  map_lookup_elem: P(['map', 'key'], 'map_value_or_null', ['base']),
+  map_update_elem: P(['map', 'key', 'value', 'any'], 'int', ['base']),
+  map_delete_elem: P(['map', 'key'], 'int', ['base']),
+  map_push_elem: P(['map', 'value', 'any'], 'int', ['base']),
+  map_pop_elem: P(['map', 'uninit_value'], 'int', ['base']),
+  map_peek_elem: P(['map', 'uninit_value'], 'int', ['base']),
+  probe_read: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['trace']),
+  probe_read_str: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['trace']),
+  probe_read_user: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['perfmon']),
+  probe_read_kernel: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['perfmon']),
+  probe_read_user_str: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['perfmon']),
+  probe_read_kernel_str: P(['uninit_mem', 'size_or_zero', 'any'], 'int', ['perfmon']),
+  ktime_get_ns: P([], 'int', ['base']),
+  ktime_get_boot_ns: P([], 'int', ['base']),
+  ktime_get_coarse_ns: P([], 'int', ['base']),
+  jiffies64: P([], 'int', ['base']),
+  trace_printk: P(['mem', 'size'], 'int', ['perfmon']),
+  get_prandom_u32: P([], 'int', ['base']),
+  get_smp_processor_id: P([], 'int', ['base']),
+  get_numa_node_id: P([], 'int', ['base']),
+  tail_call: P(['ctx', 'map', 'any'], 'int', ['base']),
+  get_current_pid_tgid: P([], 'int', ['trace']),
+  get_current_uid_gid: P([], 'int', ['trace']),
+  get_current_comm: P(['uninit_mem', 'size'], 'int', ['trace']),
+  get_current_task: P([], 'int', ['perfmon']),
+  get_current_cgroup_id: P([], 'int', ['trace']),
+  get_stackid: P(['ctx', 'map', 'any'], 'int', ['trace']),
+  get_stack: P(['ctx', 'uninit_mem', 'size_or_zero', 'any'], 'int', ['trace']),
+  perf_event_output: P(['ctx', 'map', 'any', 'mem', 'size_or_zero'], 'int', ['trace', 'skb', 'xdp']),
+  ringbuf_output: P(['map', 'mem', 'size_or_zero', 'any'], 'int', ['base']),
+  ringbuf_reserve: P(['map', 'alloc_size', 'any'], 'ringbuf_mem_or_null', ['base']),
+  ringbuf_submit: P(['ringbuf_mem', 'any'], 'void', ['base']),
+  ringbuf_discard: P(['ringbuf_mem', 'any'], 'void', ['base']),
+  ringbuf_query: P(['map', 'any'], 'int', ['base']),
+  loop: P(['any', 'func', 'stack_or_null', 'any'], 'int', ['base'], { callback: 'loop' }),
+  for_each_map_elem: P(['map', 'func', 'stack_or_null', 'any'], 'int', ['base'], { callback: 'for_each' }),
+  redirect: P(['any', 'any'], 'int', ['tc', 'xdp']),
+  redirect_map: P(['map', 'any', 'any'], 'int', ['xdp']),
+  skb_load_bytes: P(['ctx', 'any', 'uninit_mem', 'size'], 'int', ['skb']),
+  skb_load_bytes_relative: P(['ctx', 'any', 'uninit_mem', 'size', 'any'], 'int', ['skb']),
+  get_socket_cookie: P(['ctx'], 'int', ['skb']),
+  get_socket_uid: P(['ctx'], 'int', ['skb']),
+  skb_store_bytes: P(['ctx', 'any', 'mem', 'size', 'any'], 'int', ['tc'], { changesPkt: true }),
+  l3_csum_replace: P(['ctx', 'any', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  l4_csum_replace: P(['ctx', 'any', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  clone_redirect: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_vlan_push: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_vlan_pop: P(['ctx'], 'int', ['tc'], { changesPkt: true }),
+  skb_change_proto: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_change_type: P(['ctx', 'any'], 'int', ['tc']),
+  skb_change_tail: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_change_head: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_adjust_room: P(['ctx', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_pull_data: P(['ctx', 'any'], 'int', ['tc'], { changesPkt: true }),
+  get_hash_recalc: P(['ctx'], 'int', ['tc']),
+  set_hash_invalid: P(['ctx'], 'void', ['tc']),
+  set_hash: P(['ctx', 'any'], 'int', ['tc']),
+  csum_update: P(['ctx', 'any'], 'int', ['tc']),
+  csum_level: P(['ctx', 'any'], 'int', ['tc']),
+  get_cgroup_classid: P(['ctx'], 'int', ['tc']),
+  get_route_realm: P(['ctx'], 'int', ['tc']),
+  csum_diff: P(['mem_or_null', 'size_or_zero', 'mem_or_null', 'size_or_zero', 'any'], 'int', ['tc', 'xdp']),
+  xdp_adjust_head: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
+  xdp_adjust_meta: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
+  xdp_adjust_tail: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
+};
+
+const GROUP_TYPES: Record<Exclude<Group, 'base' | 'perfmon'>, number[]> = {
+  trace: [ProgType.KPROBE, ProgType.TRACEPOINT, ProgType.RAW_TRACEPOINT, ProgType.PERF_EVENT],
+  skb: [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.CGROUP_SKB],
+  tc: [ProgType.SCHED_CLS, ProgType.SCHED_ACT],
+  xdp: [ProgType.XDP],
+  net: [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.CGROUP_SKB, ProgType.XDP],
+};
+
+const BY_ID = new Map<number, VerifierProto>();
+for (const [name, p] of Object.entries(TABLE)) {
+  const id = HelperId[name];
+  if (id !== undefined) BY_ID.set(id, p);
+}
+
+/** The verifier prototype of helper `id`, when bpfkit models it. */
+export function verifierProto(id: number): VerifierProto | undefined {
+  return BY_ID.get(id);
+}
+
+/** May a program of `progType` call a helper of these groups (privileged loader)? */
+export function helperAllowed(p: VerifierProto, progType: number): boolean {
+  return p.groups.some((g) => g === 'base' || g === 'perfmon' || GROUP_TYPES[g].includes(progType));
+}
