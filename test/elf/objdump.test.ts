@@ -53,7 +53,10 @@ test('objdump --json lists programs with pc, hex and llvm text, and maps', { ski
   const file = join(examplesDir, 'globals.bpf.o');
   const chunks: string[] = [];
   const orig = process.stdout.write.bind(process.stdout);
-  (process.stdout as { write: unknown }).write = (s: string) => (chunks.push(String(s)), true);
+  // The CLI writes text; node's test runner also writes its own (binary) reports to this process's stdout while
+  // the command runs: pass those through.
+  (process.stdout as { write: unknown }).write = (s: string | Uint8Array, ...rest: never[]) =>
+    typeof s === 'string' ? (chunks.push(s), true) : orig(s, ...rest);
   let code: number;
   try {
     code = await main(['objdump', '--json', file]);
@@ -85,7 +88,10 @@ test('objdump --json lists programs with pc, hex and llvm text, and maps', { ski
 test('objdump text output interleaves source lines', { skip: noExamples }, async () => {
   const chunks: string[] = [];
   const orig = process.stdout.write.bind(process.stdout);
-  (process.stdout as { write: unknown }).write = (s: string) => (chunks.push(String(s)), true);
+  // The CLI writes text; node's test runner also writes its own (binary) reports to this process's stdout while
+  // the command runs: pass those through.
+  (process.stdout as { write: unknown }).write = (s: string | Uint8Array, ...rest: never[]) =>
+    typeof s === 'string' ? (chunks.push(s), true) : orig(s, ...rest);
   try {
     assert.equal(await main(['objdump', join(examplesDir, 'xdp_proto.bpf.o')]), 0);
   } finally {
