@@ -16,3 +16,4 @@ export * from './kernel/index.js';
 export * from './cbpf/index.js';
 export * from './pcap/index.js';
 export * from './verifier/index.js';
+export * from './trace/index.js';

@@ -26,6 +26,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: 
   capture: () => import('./capture.js'),
   seccomp: () => import('./seccomp.js'),
   verify: () => import('./verify.js'),
+  trace: () => import('./trace.js'),
 };
 
 /** The register functions for a command line: just its command's, or every command's when none is named. */

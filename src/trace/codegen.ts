@@ -1,0 +1,731 @@
+/**
+ * Code generation: one checked probe (body + attach point) → eBPF instructions. Integer expressions are
+ * evaluated into r0 (operands spilled to stack slots), strings into zero-padded 64-byte stack buffers;
+ * r6 holds the context. Maps are referenced by name (`m<index>`) and resolved by the loader.
+ * Events to userspace (printf, exit, print, clear, zero) go through one ring buffer: a u32 kind, a u32 id,
+ * then the arguments (8 bytes per integer, 64 per string).
+ */
+import { AluOp, JmpOp, PT_REGS_ARGS, PT_REGS_LAYOUT, fieldNamed, HelperId, Uapi, type Insn } from '../isa/index.js';
+import type { InsnReference } from '../spec/program.js';
+import type { Expr, Loc, MapExpr, Stmt } from './ast.js';
+import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7 } from './emitter.js';
+import { traceError } from './errors.js';
+import type { CheckedProbe, PrintfInfo } from './semantic.js';
+import { STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
+
+/** Event kinds in the first u32 of a ring buffer record. */
+export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5 } as const;
+
+/** Reference names of the internal maps. */
+export const EVENTS_MAP = 'events';
+export const GLOBALS_MAP = 'globals';
+export const KSTACK_MAP = 'kstacks';
+export const USTACK_MAP = 'ustacks';
+/** Globals map value: [0] start time (ns, CLOCK_MONOTONIC), [8] child pid. */
+export const GLOBAL_START = 0;
+export const GLOBAL_CPID = 8;
+
+/** What codegen needs from the whole script. */
+export interface CodegenEnv {
+  maps: Map<string, MapInfo>;
+  /** Map name → reference name (`m0`...). */
+  mapRef: (name: string) => string;
+  /** Map name → index used in print/clear events. */
+  mapIndex: (name: string) => number;
+  /** printf id for a checked printf (registers its layout). */
+  printfId: (info: PrintfInfo) => number;
+  file: string;
+}
+
+/** Instructions and the map references they carry. */
+export interface GeneratedProgram {
+  insns: Insn[];
+  references: InsnReference[];
+}
+
+const H = (name: string): number => {
+  const id = HelperId[name];
+  if (id === undefined) throw new Error(`trace codegen: unknown helper ${name}`);
+  return id;
+};
+
+const regOff = (reg: string) => fieldNamed(PT_REGS_LAYOUT, reg)!.offset;
+
+/** Generate the program of one checked probe. */
+export function generateProbe(cp: CheckedProbe, env: CodegenEnv): GeneratedProgram {
+  const g = new Gen(cp, env);
+  return g.run();
+}
+
+class Gen {
+  private readonly e = new Emitter();
+  private sp = 0;
+  private readonly varSlots = new Map<string, number>();
+
+  constructor(
+    private readonly cp: CheckedProbe,
+    private readonly env: CodegenEnv,
+  ) {}
+
+  private err(reason: string, loc: Loc): never {
+    throw traceError(reason, loc, this.env.file);
+  }
+
+  /** Allocate `size` bytes of stack (8-aligned); returns the fp offset. */
+  private alloc(size: number, loc: Loc): number {
+    this.sp += (size + 7) & ~7;
+    if (this.sp > 512) this.err('The probe needs more than 512 bytes of BPF stack (too many strings or map keys in one statement)', loc);
+    return -this.sp;
+  }
+
+  private ty(x: Expr): Ty {
+    const t = this.cp.types.get(x);
+    if (!t) throw new Error(`trace codegen: untyped ${x.kind} expression`);
+    return t;
+  }
+
+  run(): GeneratedProgram {
+    const e = this.e;
+    e.mov(R6, R1);
+    for (const [name, t] of this.cp.vars) {
+      const off = this.alloc(tySize(t), this.cp.probe.loc);
+      this.varSlots.set(name, off);
+      this.zero(off, tySize(t));
+    }
+    const end = e.label();
+    if (this.cp.probe.pred) {
+      const m = this.sp;
+      this.int(this.cp.probe.pred);
+      this.sp = m;
+      e.jmpImm(JmpOp.JEQ, R0, 0, end);
+    }
+    this.stmts(this.cp.probe.body);
+    e.bind(end);
+    e.movImm(R0, 0);
+    e.exit();
+    return { insns: e.finish(), references: e.refs };
+  }
+
+  private zero(off: number, size: number): void {
+    for (let i = 0; i < size; i += 8) this.e.st(8, FP, off + i, 0);
+  }
+
+  private copy(dst: number, src: number, srcReg: number, size: number): void {
+    for (let i = 0; i < size; i += 8) {
+      this.e.ldx(8, R1, srcReg, src + i);
+      this.e.stx(8, FP, dst + i, R1);
+    }
+  }
+
+  private stmts(ss: Stmt[]): void {
+    for (const s of ss) {
+      const m = this.sp;
+      this.stmt(s);
+      this.sp = m;
+    }
+  }
+
+  private stmt(s: Stmt): void {
+    const e = this.e;
+    switch (s.kind) {
+      case 'if': {
+        const els = e.label();
+        const end = e.label();
+        const m = this.sp;
+        this.int(s.cond);
+        this.sp = m;
+        e.jmpImm(JmpOp.JEQ, R0, 0, els);
+        this.stmts(s.then);
+        if (s.else) e.ja(end);
+        e.bind(els);
+        if (s.else) this.stmts(s.else);
+        e.bind(end);
+        return;
+      }
+      case 'expr':
+        return this.exprStmt(s.expr);
+      case 'assign':
+        return this.assign(s);
+    }
+  }
+
+  private exprStmt(x: Expr): void {
+    if (x.kind === 'call') {
+      switch (x.name) {
+        case 'printf':
+          return this.printf(x);
+        case 'exit':
+          return this.event(EventKind.EXIT, 0, x.loc);
+        case 'print':
+        case 'clear':
+        case 'zero': {
+          const m = x.args[0] as MapExpr;
+          if (!this.env.maps.has(m.name)) this.err(`Undefined map: @${m.name}`, m.loc);
+          const kind = x.name === 'print' ? EventKind.PRINT : x.name === 'clear' ? EventKind.CLEAR : EventKind.ZERO;
+          return this.event(kind, this.env.mapIndex(m.name), x.loc);
+        }
+        case 'delete': {
+          const m = x.args[0] as MapExpr;
+          const key = this.key(m, x.loc);
+          this.e.ldMap(R1, this.env.mapRef(m.name));
+          this.e.fpAddr(R2, key);
+          this.e.call(H('map_delete_elem'));
+          return;
+        }
+      }
+    }
+    const t = this.ty(x);
+    if (t.k === 'str') this.str(x, this.alloc(STRLEN, x.loc));
+    else this.int(x);
+  }
+
+  private event(kind: number, id: number, loc: Loc): void {
+    const buf = this.alloc(8, loc);
+    this.e.st(4, FP, buf, kind);
+    this.e.st(4, FP, buf + 4, id);
+    this.output(buf, 8);
+  }
+
+  private output(buf: number, size: number): void {
+    const e = this.e;
+    e.ldMap(R1, EVENTS_MAP);
+    e.fpAddr(R2, buf);
+    e.movImm(R3, size);
+    e.movImm(R4, 0);
+    e.call(H('ringbuf_output'));
+  }
+
+  private printf(x: Extract<Expr, { kind: 'call' }>): void {
+    const info = this.cp.printfs.get(x)!;
+    const size = 8 + info.args.reduce((n, t) => n + tySize(t), 0);
+    const buf = this.alloc(size, x.loc);
+    this.e.st(4, FP, buf, EventKind.PRINTF);
+    this.e.st(4, FP, buf + 4, this.env.printfId(info));
+    let off = buf + 8;
+    x.args.slice(1).forEach((a, i) => {
+      const t = info.args[i]!;
+      const m = this.sp;
+      if (t.k === 'str') this.str(a, off);
+      else {
+        this.int(a);
+        this.e.stx(8, FP, off, R0);
+      }
+      this.sp = m;
+      off += tySize(t);
+    });
+    this.output(buf, size);
+  }
+
+  /** Build the key of `m` on the stack (with room for the bucket of hist maps); returns its fp offset. */
+  private key(m: MapExpr, loc: Loc): number {
+    const info = this.env.maps.get(m.name)!;
+    const size = mapKeySize(info);
+    const base = this.alloc(size, loc);
+    if (!m.keys.length) this.e.st(8, FP, base, 0);
+    let off = base;
+    for (const k of m.keys) {
+      const t = this.ty(k);
+      const mark = this.sp;
+      if (t.k === 'str') this.str(k, off);
+      else {
+        this.int(k);
+        this.e.stx(8, FP, off, R0);
+      }
+      this.sp = mark;
+      off += tySize(t);
+    }
+    return base;
+  }
+
+  /** r0 = pointer to the value of key at `key` in map `name`, or 0. */
+  private lookup(name: string, key: number): void {
+    this.e.ldMap(R1, this.env.mapRef(name));
+    this.e.fpAddr(R2, key);
+    this.e.call(H('map_lookup_elem'));
+  }
+
+  private update(name: string, key: number, val: number): void {
+    this.e.ldMap(R1, this.env.mapRef(name));
+    this.e.fpAddr(R2, key);
+    this.e.fpAddr(R3, val);
+    this.e.movImm(R4, 0);
+    this.e.call(H('map_update_elem'));
+  }
+
+  private assign(s: Extract<Stmt, { kind: 'assign' }>): void {
+    const e = this.e;
+    const v = s.value;
+    if (s.target.kind === 'var') {
+      const slot = this.varSlots.get(s.target.name)!;
+      const t = this.ty(s.target);
+      if (t.k === 'str') {
+        const tmp = this.alloc(STRLEN, s.loc);
+        this.str(v, tmp);
+        this.copy(slot, tmp, FP, STRLEN);
+        return;
+      }
+      this.int(v);
+      if (s.op !== '=') {
+        e.mov(R1, R0);
+        e.ldx(8, R0, FP, slot);
+        this.binop(s.op.slice(0, -1), t.k === 'int' && t.signed, s.loc);
+      }
+      e.stx(8, FP, slot, R0);
+      return;
+    }
+    const m = s.target;
+    const info = this.env.maps.get(m.name)!;
+    if (info.kind !== 'value') return this.aggregate(m, info, v as Extract<Expr, { kind: 'call' }>, s.loc);
+    const t = info.value!;
+    const key = this.key(m, s.loc);
+    const val = this.alloc(tySize(t), s.loc);
+    if (t.k === 'str') this.str(v, val);
+    else {
+      this.int(v);
+      if (s.op !== '=') {
+        e.stx(8, FP, val, R0);
+        this.readIntValue(m.name, key);
+        e.ldx(8, R1, FP, val);
+        this.binop(s.op.slice(0, -1), t.k === 'int' && t.signed, s.loc);
+      }
+      e.stx(8, FP, val, R0);
+    }
+    this.update(m.name, key, val);
+  }
+
+  /** r0 = the u64 at offset `off` of the value (0 when absent). */
+  private readIntValue(name: string, key: number, off = 0): void {
+    const skip = this.e.label();
+    this.lookup(name, key);
+    this.e.jmpImm(JmpOp.JEQ, R0, 0, skip);
+    this.e.ldx(8, R0, R0, off);
+    this.e.bind(skip);
+  }
+
+  private aggregate(m: MapExpr, info: MapInfo, call: Extract<Expr, { kind: 'call' }>, loc: Loc): void {
+    const e = this.e;
+    const key = this.key(m, loc);
+    const keyBytes = mapKeySize(info);
+    const val = this.alloc(mapValueSize(info), loc);
+    const arg = this.alloc(8, loc);
+    if (info.kind !== 'count') {
+      this.int(call.args[0]!);
+      e.stx(8, FP, arg, R0);
+    }
+    switch (info.kind) {
+      case 'count':
+      case 'sum': {
+        this.readIntValue(m.name, key);
+        if (info.kind === 'count') e.aluImm(AluOp.ADD, R0, 1);
+        else {
+          e.ldx(8, R1, FP, arg);
+          e.alu(AluOp.ADD, R0, R1);
+        }
+        e.stx(8, FP, val, R0);
+        break;
+      }
+      case 'min':
+      case 'max': {
+        const store = e.label();
+        const done = e.label();
+        this.lookup(m.name, key);
+        e.jmpImm(JmpOp.JEQ, R0, 0, store);
+        e.ldx(8, R1, R0, 8);
+        e.jmpImm(JmpOp.JEQ, R1, 0, store);
+        e.ldx(8, R1, R0, 0);
+        e.ldx(8, R2, FP, arg);
+        // keep the old value unless the new one is smaller (min) / larger (max)
+        e.jmp(info.kind === 'min' ? JmpOp.JSGE : JmpOp.JSLE, R2, R1, done);
+        e.bind(store);
+        e.ldx(8, R1, FP, arg);
+        e.stx(8, FP, val, R1);
+        e.st(8, FP, val + 8, 1);
+        this.update(m.name, key, val);
+        e.bind(done);
+        return;
+      }
+      case 'avg':
+      case 'stats': {
+        const have = e.label();
+        const go = e.label();
+        this.lookup(m.name, key);
+        e.movImm(R1, 0);
+        e.movImm(R2, 0);
+        e.jmpImm(JmpOp.JEQ, R0, 0, go);
+        e.bind(have);
+        e.ldx(8, R1, R0, 0);
+        e.ldx(8, R2, R0, 8);
+        e.bind(go);
+        e.aluImm(AluOp.ADD, R1, 1);
+        e.ldx(8, R3, FP, arg);
+        e.alu(AluOp.ADD, R2, R3);
+        e.stx(8, FP, val, R1);
+        e.stx(8, FP, val + 8, R2);
+        break;
+      }
+      case 'hist':
+      case 'lhist': {
+        if (info.kind === 'hist') this.log2(arg);
+        else this.linear(arg, info.lhist!);
+        e.stx(8, FP, key + keyBytes - 8, R0);
+        this.readIntValue(m.name, key);
+        e.aluImm(AluOp.ADD, R0, 1);
+        e.stx(8, FP, val, R0);
+        break;
+      }
+    }
+    this.update(m.name, key, val);
+  }
+
+  /** r0 = bpftrace's log2 bucket of the s64 at `arg`: 0 for negatives, 1 for zero, 2 + floor(log2(n)) otherwise. */
+  private log2(arg: number): void {
+    const e = this.e;
+    const done = e.label();
+    e.ldx(8, R1, FP, arg);
+    e.movImm(R0, 0);
+    e.jmpImm(JmpOp.JSLT, R1, 0, done);
+    e.movImm(R0, 1);
+    e.jmpImm(JmpOp.JEQ, R1, 0, done);
+    e.movImm(R0, 2);
+    for (const shift of [32, 16, 8, 4, 2, 1]) {
+      const skip = e.label();
+      e.mov(R2, R1);
+      e.aluImm(AluOp.RSH, R2, shift);
+      e.jmpImm(JmpOp.JEQ, R2, 0, skip);
+      e.mov(R1, R2);
+      e.aluImm(AluOp.ADD, R0, shift);
+      e.bind(skip);
+    }
+    e.bind(done);
+  }
+
+  /** r0 = lhist bucket: 0 below min, 1 + (v - min) / step inside, 1 + (max - min) / step at or above max. */
+  private linear(arg: number, b: { min: number; max: number; step: number }): void {
+    const e = this.e;
+    const done = e.label();
+    const top = e.label();
+    e.ldx(8, R1, FP, arg);
+    e.movImm(R0, 0);
+    e.jmpImm(JmpOp.JSLT, R1, b.min, done);
+    e.jmpImm(JmpOp.JSGT, R1, b.max, top);
+    e.mov(R0, R1);
+    e.aluImm(AluOp.SUB, R0, b.min);
+    e.aluImm(AluOp.DIV, R0, b.step);
+    e.aluImm(AluOp.ADD, R0, 1);
+    e.ja(done);
+    e.bind(top);
+    e.movImm(R0, 1 + Math.floor((b.max - b.min) / b.step));
+    e.bind(done);
+  }
+
+  /** r0 = op(r0, r1). */
+  private binop(op: string, signed: boolean, loc: Loc): void {
+    const e = this.e;
+    const ops: Record<string, number> = { '+': AluOp.ADD, '-': AluOp.SUB, '*': AluOp.MUL, '/': AluOp.DIV, '%': AluOp.MOD, '&': AluOp.AND, '|': AluOp.OR, '^': AluOp.XOR, '<<': AluOp.LSH, '>>': signed ? AluOp.ARSH : AluOp.RSH };
+    const a = ops[op];
+    if (a !== undefined) {
+      e.alu(a, R0, R1, signed && (op === '/' || op === '%') ? 1 : 0);
+      return;
+    }
+    const cmp: Record<string, number> = {
+      '==': JmpOp.JEQ, '!=': JmpOp.JNE,
+      '<': signed ? JmpOp.JSLT : JmpOp.JLT, '<=': signed ? JmpOp.JSLE : JmpOp.JLE,
+      '>': signed ? JmpOp.JSGT : JmpOp.JGT, '>=': signed ? JmpOp.JSGE : JmpOp.JGE,
+    };
+    const j = cmp[op];
+    if (j === undefined) this.err(`Unknown operator ${op}`, loc);
+    const yes = e.label();
+    const end = e.label();
+    e.jmp(j, R0, R1, yes);
+    e.movImm(R0, 0);
+    e.ja(end);
+    e.bind(yes);
+    e.movImm(R0, 1);
+    e.bind(end);
+  }
+
+  /** Evaluate an integer (or stack id) expression into r0. */
+  private int(x: Expr): void {
+    const e = this.e;
+    switch (x.kind) {
+      case 'int':
+        return e.movImm(R0, x.value);
+      case 'var':
+        return e.ldx(8, R0, FP, this.varSlots.get(x.name)!);
+      case 'map': {
+        const key = this.key(x, x.loc);
+        return this.readIntValue(x.name, key);
+      }
+      case 'builtin':
+        return this.builtin(x);
+      case 'field':
+        return this.field(x);
+      case 'unop':
+        this.int(x.expr);
+        if (x.op === '-') e.neg(R0);
+        else if (x.op === '~') e.aluImm(AluOp.XOR, R0, -1);
+        else {
+          e.mov(R1, R0);
+          e.movImm(R0, 0);
+          this.binop('==', false, x.loc);
+        }
+        return;
+      case 'ternary': {
+        const els = e.label();
+        const end = e.label();
+        this.int(x.cond);
+        e.jmpImm(JmpOp.JEQ, R0, 0, els);
+        this.int(x.then);
+        e.ja(end);
+        e.bind(els);
+        this.int(x.else);
+        e.bind(end);
+        return;
+      }
+      case 'binop': {
+        if (x.op === '&&' || x.op === '||') {
+          const short = e.label();
+          const end = e.label();
+          this.int(x.left);
+          e.jmpImm(x.op === '&&' ? JmpOp.JEQ : JmpOp.JNE, R0, 0, short);
+          this.int(x.right);
+          e.jmpImm(x.op === '&&' ? JmpOp.JEQ : JmpOp.JNE, R0, 0, short);
+          e.movImm(R0, x.op === '&&' ? 1 : 0);
+          e.ja(end);
+          e.bind(short);
+          e.movImm(R0, x.op === '&&' ? 0 : 1);
+          e.bind(end);
+          return;
+        }
+        const lt = this.ty(x.left);
+        const rt = this.ty(x.right);
+        if (lt.k === 'str') return this.strEq(x.left, x.right, x.op === '!=', x.loc);
+        const tmp = this.alloc(8, x.loc);
+        this.int(x.left);
+        e.stx(8, FP, tmp, R0);
+        this.int(x.right);
+        e.mov(R1, R0);
+        e.ldx(8, R0, FP, tmp);
+        const signed = lt.k === 'int' && rt.k === 'int' && lt.signed && rt.signed;
+        return this.binop(x.op, signed, x.loc);
+      }
+      case 'incdec': {
+        const t = x.target;
+        const delta = x.op === '++' ? 1 : -1;
+        if (t.kind === 'var') {
+          const slot = this.varSlots.get(t.name)!;
+          e.ldx(8, R0, FP, slot);
+          e.aluImm(AluOp.ADD, R0, delta);
+          e.stx(8, FP, slot, R0);
+          if (!x.prefix) e.aluImm(AluOp.ADD, R0, -delta);
+          return;
+        }
+        const key = this.key(t, x.loc);
+        const val = this.alloc(8, x.loc);
+        this.readIntValue(t.name, key);
+        e.aluImm(AluOp.ADD, R0, delta);
+        e.stx(8, FP, val, R0);
+        this.update(t.name, key, val);
+        e.ldx(8, R0, FP, val);
+        if (!x.prefix) e.aluImm(AluOp.ADD, R0, -delta);
+        return;
+      }
+      default:
+        this.err(`cannot compute ${x.kind} as an integer`, x.loc);
+    }
+  }
+
+  private strEq(a: Expr, b: Expr, negate: boolean, loc: Loc): void {
+    const e = this.e;
+    const ba = this.alloc(STRLEN, loc);
+    const bb = this.alloc(STRLEN, loc);
+    this.str(a, ba);
+    this.str(b, bb);
+    const ne = e.label();
+    const end = e.label();
+    for (let i = 0; i < STRLEN; i += 8) {
+      e.ldx(8, R1, FP, ba + i);
+      e.ldx(8, R2, FP, bb + i);
+      e.jmp(JmpOp.JNE, R1, R2, ne);
+    }
+    e.movImm(R0, negate ? 0 : 1);
+    e.ja(end);
+    e.bind(ne);
+    e.movImm(R0, negate ? 1 : 0);
+    e.bind(end);
+  }
+
+  private builtin(x: Extract<Expr, { kind: 'builtin' }>): void {
+    const e = this.e;
+    const ap = this.cp.ap;
+    switch (x.name) {
+      case 'pid':
+        e.call(H('get_current_pid_tgid'));
+        return e.aluImm(AluOp.RSH, R0, 32);
+      case 'tid':
+        e.call(H('get_current_pid_tgid'));
+        return e.zext32(R0);
+      case 'uid':
+        e.call(H('get_current_uid_gid'));
+        return e.zext32(R0);
+      case 'gid':
+        e.call(H('get_current_uid_gid'));
+        return e.aluImm(AluOp.RSH, R0, 32);
+      case 'nsecs':
+        return e.call(H('ktime_get_ns'));
+      case 'cpu':
+        return e.call(H('get_smp_processor_id'));
+      case 'cgroup':
+        return e.call(H('get_current_cgroup_id'));
+      case 'curtask':
+        return e.call(H('get_current_task'));
+      case 'rand':
+        return e.call(H('get_prandom_u32'));
+      case 'jiffies':
+        return e.call(H('jiffies64'));
+      case 'elapsed': {
+        const tmp = this.alloc(8, x.loc);
+        e.call(H('ktime_get_ns'));
+        e.stx(8, FP, tmp, R0);
+        this.global(GLOBAL_START, x.loc);
+        e.mov(R1, R0);
+        e.ldx(8, R0, FP, tmp);
+        return e.alu(AluOp.SUB, R0, R1);
+      }
+      case 'cpid':
+        return this.global(GLOBAL_CPID, x.loc);
+      case 'retval':
+        return e.ldx(8, R0, R6, regOff('ax'));
+      case 'kstack':
+      case 'ustack':
+        e.mov(R1, R6);
+        e.ldMap(R2, x.name === 'kstack' ? KSTACK_MAP : USTACK_MAP);
+        e.movImm(R3, x.name === 'ustack' ? Uapi.BPF_F_USER_STACK : 0);
+        return e.call(H('get_stackid'));
+    }
+    const am = /^arg([0-9]+)$/.exec(x.name);
+    if (am) {
+      const n = Number(am[1]);
+      if (ap.kind === 'rawtracepoint') return e.ldx(8, R0, R6, n * 8);
+      return e.ldx(8, R0, R6, regOff(PT_REGS_ARGS[n]!));
+    }
+    this.err(`Unknown identifier: '${x.name}'`, x.loc);
+  }
+
+  /** r0 = the u64 at `off` of the globals map value. */
+  private global(off: number, loc: Loc): void {
+    const key = this.alloc(8, loc);
+    this.e.st(4, FP, key, 0);
+    this.e.st(4, FP, key + 4, 0);
+    this.e.ldMap(R1, GLOBALS_MAP);
+    this.e.fpAddr(R2, key);
+    this.e.call(H('map_lookup_elem'));
+    const skip = this.e.label();
+    this.e.jmpImm(JmpOp.JEQ, R0, 0, skip);
+    this.e.ldx(8, R0, R0, off);
+    this.e.bind(skip);
+  }
+
+  private field(x: Extract<Expr, { kind: 'field' }>): void {
+    const e = this.e;
+    const f = this.cp.tpFields!.get(x.field)!;
+    const t = this.ty(x);
+    if (f.offset < 8) {
+      // The verifier refuses direct reads of a tracepoint record's first 8 bytes: copy them out.
+      const tmp = this.alloc(8, x.loc);
+      e.st(8, FP, tmp, 0);
+      e.fpAddr(R1, tmp);
+      e.movImm(R2, f.size);
+      e.mov(R3, R6);
+      e.aluImm(AluOp.ADD, R3, f.offset);
+      e.call(H('probe_read_kernel'));
+      e.ldx(f.size, R0, FP, tmp);
+    } else e.ldx(f.size, R0, R6, f.offset);
+    if (t.k === 'int' && t.signed && f.size < 8) {
+      e.aluImm(AluOp.LSH, R0, 64 - 8 * f.size);
+      e.aluImm(AluOp.ARSH, R0, 64 - 8 * f.size);
+    }
+  }
+
+  /** Evaluate a string expression into the 64-byte stack buffer at `dst`. */
+  private str(x: Expr, dst: number): void {
+    const e = this.e;
+    this.zero(dst, STRLEN);
+    switch (x.kind) {
+      case 'str':
+        return this.literal(x.value, dst);
+      case 'builtin':
+        if (x.name === 'comm') {
+          e.fpAddr(R1, dst);
+          e.movImm(R2, 16);
+          return e.call(H('get_current_comm'));
+        }
+        if (x.name === 'probe') return this.literal(this.cp.ap.name, dst);
+        if (x.name === 'func') {
+          const ap = this.cp.ap;
+          return this.literal('func' in ap ? ap.func : '', dst);
+        }
+        break;
+      case 'var':
+        return this.copy(dst, this.varSlots.get(x.name)!, FP, STRLEN);
+      case 'map': {
+        const key = this.key(x, x.loc);
+        const skip = e.label();
+        this.lookup(x.name, key);
+        e.jmpImm(JmpOp.JEQ, R0, 0, skip);
+        e.mov(R7, R0);
+        this.copy(dst, 0, R7, STRLEN);
+        e.bind(skip);
+        return;
+      }
+      case 'ternary': {
+        const els = e.label();
+        const end = e.label();
+        this.int(x.cond);
+        e.jmpImm(JmpOp.JEQ, R0, 0, els);
+        this.str(x.then, dst);
+        e.ja(end);
+        e.bind(els);
+        this.str(x.else, dst);
+        e.bind(end);
+        return;
+      }
+      case 'call': {
+        if (x.name !== 'str') break;
+        if (this.ty(x.args[0]!).k === 'str') return this.str(x.args[0]!, dst);
+        this.int(x.args[0]!);
+        const lenArg = x.args[1];
+        const size = lenArg && lenArg.kind === 'int' ? Math.max(1, Math.min(Number(lenArg.value) + 1, STRLEN)) : STRLEN;
+        e.mov(R3, R0);
+        e.fpAddr(R1, dst);
+        e.movImm(R2, size);
+        return e.call(H('probe_read_str'));
+      }
+      case 'field': {
+        const f = this.cp.tpFields!.get(x.field)!;
+        if (f.kind === 'dataloc') {
+          e.ldx(4, R3, R6, f.offset);
+          e.aluImm(AluOp.AND, R3, 0xffff);
+          e.alu(AluOp.ADD, R3, R6);
+          e.fpAddr(R1, dst);
+          e.movImm(R2, STRLEN);
+        } else {
+          e.mov(R3, R6);
+          e.aluImm(AluOp.ADD, R3, f.offset);
+          e.fpAddr(R1, dst);
+          e.movImm(R2, Math.min(f.size + 1, STRLEN));
+        }
+        return e.call(H('probe_read_kernel_str'));
+      }
+    }
+    this.err(`cannot compute ${x.kind} as a string`, x.loc);
+  }
+
+  private literal(s: string, dst: number): void {
+    const bytes = Buffer.from(s, 'latin1').subarray(0, STRLEN - 1);
+    for (let i = 0; i < bytes.length; i += 4) {
+      const w = bytes[i]! | ((bytes[i + 1] ?? 0) << 8) | ((bytes[i + 2] ?? 0) << 16) | ((bytes[i + 3] ?? 0) << 24);
+      if (w) this.e.st(4, FP, dst + i, w);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The compiler driver: source → parsed script → attach points (wildcards expanded) → checked probes →
+ * per-probe eBPF programs plus the map specs and event layouts the runtime needs. Nothing is loaded here.
+ */
+import { MapType } from '../isa/uapi.js';
+import type { MapSpec } from '../spec/map.js';
+import type { Script } from './ast.js';
+import { EVENTS_MAP, GLOBALS_MAP, KSTACK_MAP, USTACK_MAP, generateProbe, type GeneratedProgram } from './codegen.js';
+import { traceError } from './errors.js';
+import { parseScript } from './parser.js';
+import { expandProbe, progTypeFor, type AttachPoint } from './probes.js';
+import { checkProbe, type CheckedProbe, type Globals, type PrintfInfo } from './semantic.js';
+import { tracepointFields, type TpField } from './tpformat.js';
+import { isPerCpu, mapKeySize, mapValueSize, type MapInfo } from './types.js';
+
+/** Entries of each script map (bpftrace's default). */
+export const MAP_ENTRIES = 4096;
+/** Ring buffer bytes for events. */
+export const RINGBUF_BYTES = 1 << 20;
+
+/** One program to load and attach. */
+export interface CompiledProbe {
+  ap: AttachPoint;
+  progType: number;
+  program: GeneratedProgram;
+}
+
+/** A compiled script: programs, maps (script maps in name order, then internal ones) and event layouts. */
+export interface CompiledScript {
+  probes: CompiledProbe[];
+  /** Script maps sorted by name (the order they are printed in). */
+  maps: MapInfo[];
+  /** Reference name (`m0`...) → kernel map spec, internal maps included. */
+  mapSpecs: Map<string, MapSpec>;
+  printfs: PrintfInfo[];
+  /** Attach-point count (what "Attaching N probes..." says). */
+  attachCount: number;
+  usesStacks: { kernel: boolean; user: boolean };
+}
+
+/** Compile options. */
+export interface CompileOptions {
+  /** Name of the source in error messages (default `stdin`). */
+  file?: string;
+  /** `-c CMD` is given (enables `cpid`). */
+  hasChild?: boolean;
+  /** Tracepoint field lookup (default: tracefs). */
+  tracepointFields?: (category: string, name: string) => TpField[] | undefined;
+}
+
+/** Compile a bpftrace script. Throws TraceSyntaxError (one line, `file:line:col: ERROR: ...`). */
+export function compileScript(src: string, opts: CompileOptions = {}): CompiledScript {
+  const file = opts.file ?? 'stdin';
+  const script = parseScript(src, file);
+  return compileAst(script, opts);
+}
+
+/** Compile an already parsed script. */
+export function compileAst(script: Script, opts: CompileOptions = {}): CompiledScript {
+  const file = opts.file ?? 'stdin';
+  const fieldsOf = opts.tracepointFields ?? tracepointFields;
+  const g: Globals = { maps: new Map(), file, hasChild: opts.hasChild ?? false };
+  const units: { probe: Script['probes'][number]; ap: AttachPoint; fields?: TpField[] }[] = [];
+  for (const probe of script.probes) {
+    for (const spec of probe.specs) {
+      for (const ap of expandProbe(spec, file)) {
+        let fields: TpField[] | undefined;
+        if (ap.kind === 'tracepoint') {
+          fields = fieldsOf(ap.category, ap.event);
+          if (!fields) throw traceError(`No tracepoint ${ap.category}:${ap.event} (see /sys/kernel/tracing/available_events)`, spec.loc, file);
+        }
+        units.push({ probe, ap, fields });
+      }
+    }
+  }
+  // Pass 1 collects map definitions from every probe; pass 2 checks strictly.
+  for (const u of units) checkProbe(u.probe, u.ap, g, u.fields, true);
+  const checked: CheckedProbe[] = units.map((u) => checkProbe(u.probe, u.ap, g, u.fields, false));
+
+  const maps = [...g.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const refOf = new Map(maps.map((m, i) => [m.name, `m${i}`]));
+  const printfs: PrintfInfo[] = [];
+  const printfKey = new Map<string, number>();
+  const usesStacks = { kernel: false, user: false };
+  const probes: CompiledProbe[] = checked.map((cp) => {
+    for (const t of cp.types.values()) {
+      if (t.k === 'stack') usesStacks[t.user ? 'user' : 'kernel'] = true;
+    }
+    const program = generateProbe(cp, {
+      maps: g.maps,
+      file,
+      mapRef: (n) => refOf.get(n)!,
+      mapIndex: (n) => maps.findIndex((m) => m.name === n),
+      printfId: (info) => {
+        const k = JSON.stringify(info);
+        let id = printfKey.get(k);
+        if (id === undefined) {
+          id = printfs.length;
+          printfs.push(info);
+          printfKey.set(k, id);
+        }
+        return id;
+      },
+    });
+    return { ap: cp.ap, progType: progTypeFor(cp.ap), program };
+  });
+
+  const mapSpecs = new Map<string, MapSpec>();
+  maps.forEach((m, i) => {
+    mapSpecs.set(`m${i}`, {
+      name: `AT_${m.name}`.slice(0, 15),
+      type: isPerCpu(m) ? MapType.PERCPU_HASH : MapType.HASH,
+      keySize: mapKeySize(m),
+      valueSize: mapValueSize(m),
+      maxEntries: MAP_ENTRIES,
+      flags: 0,
+    });
+  });
+  mapSpecs.set(EVENTS_MAP, { name: 'bt_events', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: RINGBUF_BYTES, flags: 0 });
+  mapSpecs.set(GLOBALS_MAP, { name: 'bt_globals', type: MapType.ARRAY, keySize: 4, valueSize: 16, maxEntries: 1, flags: 0 });
+  if (usesStacks.kernel) mapSpecs.set(KSTACK_MAP, { name: 'bt_kstack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
+  if (usesStacks.user) mapSpecs.set(USTACK_MAP, { name: 'bt_ustack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
+  return { probes, maps, mapSpecs, printfs, attachCount: probes.length, usesStacks };
+}

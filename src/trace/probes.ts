@@ -1,0 +1,133 @@
+/**
+ * Probe specs → attach points: aliases (`t:`, `u:`...), units of `interval`/`profile`, and wildcard
+ * expansion (tracepoints through tracefs, uprobes through the binary's symbol table).
+ */
+import { functionSymbols } from '../kernel/link/elf-symbols.js';
+import { resolveLibrary } from '../kernel/link/libpath.js';
+import { ProgType } from '../isa/uapi.js';
+import type { ProbeSpec } from './ast.js';
+import { traceError, unsupported } from './errors.js';
+import { listTracepoints } from './tpformat.js';
+
+/** A resolved place to attach one program. `name` is what the `probe` builtin prints. */
+export type AttachPoint = { name: string } & (
+  | { kind: 'BEGIN' | 'END' }
+  | { kind: 'tracepoint'; category: string; event: string }
+  | { kind: 'rawtracepoint'; event: string }
+  | { kind: 'uprobe' | 'uretprobe'; binary: string; func: string }
+  | { kind: 'kprobe' | 'kretprobe'; func: string }
+  | { kind: 'interval'; periodNs: number }
+  | { kind: 'profile'; hz: number }
+);
+
+const ALIASES: Record<string, string> = {
+  t: 'tracepoint',
+  tracepoint: 'tracepoint',
+  rawtracepoint: 'rawtracepoint',
+  rt: 'rawtracepoint',
+  u: 'uprobe',
+  uprobe: 'uprobe',
+  ur: 'uretprobe',
+  uretprobe: 'uretprobe',
+  k: 'kprobe',
+  kprobe: 'kprobe',
+  kr: 'kretprobe',
+  kretprobe: 'kretprobe',
+  i: 'interval',
+  interval: 'interval',
+  p: 'profile',
+  profile: 'profile',
+};
+
+/** The BPF program type used for an attach point. */
+export function progTypeFor(ap: AttachPoint): number {
+  switch (ap.kind) {
+    case 'BEGIN':
+    case 'END':
+    case 'rawtracepoint':
+      return ProgType.RAW_TRACEPOINT;
+    case 'tracepoint':
+      return ProgType.TRACEPOINT;
+    case 'interval':
+    case 'profile':
+      return ProgType.PERF_EVENT;
+    default:
+      return ProgType.KPROBE;
+  }
+}
+
+/** A shell-style glob (`*`, `?`) as an anchored regular expression. */
+export function globRegExp(glob: string): RegExp {
+  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+}
+const isGlob = (s: string) => /[*?]/.test(s);
+
+/** Expand one probe spec into its attach points. Throws TraceSyntaxError for bad or unmatched specs. */
+export function expandProbe(spec: ProbeSpec, file?: string): AttachPoint[] {
+  const text = spec.text;
+  if (text === 'BEGIN' || text === 'END') return [{ kind: text, name: text }];
+  const parts = text.split(':');
+  const kind = ALIASES[parts[0]!];
+  if (!kind) {
+    if (['usdt', 'U', 'software', 's', 'hardware', 'h', 'watchpoint', 'w', 'asyncwatchpoint', 'kfunc', 'f', 'kretfunc', 'fr', 'iter', 'it'].includes(parts[0]!)) {
+      throw unsupported(`Probe type "${parts[0]}"`, spec.loc, file);
+    }
+    throw traceError(`Invalid probe type: ${parts[0]}`, spec.loc, file);
+  }
+  const bad = (why: string): never => {
+    throw traceError(`${why}: ${text}`, spec.loc, file);
+  };
+  switch (kind) {
+    case 'tracepoint': {
+      if (parts.length !== 3 || !parts[1] || !parts[2]) bad('tracepoint probe must have a category and an event (tracepoint:category:event)');
+      const [cat, ev] = [parts[1]!, parts[2]!];
+      if (!isGlob(cat) && !isGlob(ev)) return [{ kind: 'tracepoint', category: cat, event: ev, name: `tracepoint:${cat}:${ev}` }];
+      const rc = globRegExp(cat);
+      const re = globRegExp(ev);
+      const found = listTracepoints().filter(([c, e]) => rc.test(c) && re.test(e));
+      if (!found.length) bad('No tracepoints match');
+      return found.map(([c, e]) => ({ kind: 'tracepoint', category: c, event: e, name: `tracepoint:${c}:${e}` }));
+    }
+    case 'rawtracepoint': {
+      if (parts.length !== 2 || !parts[1]) bad('rawtracepoint probe must name a tracepoint (rawtracepoint:name)');
+      if (isGlob(parts[1]!)) throw unsupported('Wildcards in rawtracepoint probes', spec.loc, file);
+      return [{ kind: 'rawtracepoint', event: parts[1]!, name: `rawtracepoint:${parts[1]}` }];
+    }
+    case 'uprobe':
+    case 'uretprobe': {
+      if (parts.length !== 3 || !parts[1] || !parts[2]) bad(`${kind} probe must have a binary and a function (${kind}:/path:function)`);
+      const [bin, fn] = [parts[1]!, parts[2]!];
+      if (/^0x[0-9a-f]+$|^\d+$/i.test(fn)) throw unsupported('uprobes on addresses', spec.loc, file);
+      if (!isGlob(fn)) return [{ kind, binary: bin, func: fn, name: `${kind}:${bin}:${fn}` }];
+      let names: string[];
+      try {
+        names = [...new Set(functionSymbols(resolveLibrary(bin)).map((s) => s.name))];
+      } catch (e) {
+        return bad(`cannot read symbols of ${bin} (${(e as Error).message})`);
+      }
+      const re = globRegExp(fn);
+      const found = names.filter((n) => re.test(n)).sort();
+      if (!found.length) bad('No functions match');
+      return found.map((f) => ({ kind, binary: bin, func: f, name: `${kind}:${bin}:${f}` }));
+    }
+    case 'kprobe':
+    case 'kretprobe': {
+      const fn = parts.length === 2 ? parts[1]! : parts.length === 3 ? parts[2]! : '';
+      if (!fn) bad(`${kind} probe must name a function (${kind}:function)`);
+      if (isGlob(fn)) throw unsupported('Wildcards in kprobes', spec.loc, file);
+      return [{ kind, func: fn, name: `${kind}:${fn}` }];
+    }
+    case 'interval':
+    case 'profile': {
+      if (parts.length !== 3 || !/^\d+$/.test(parts[2]!) || Number(parts[2]) <= 0) bad(`${kind} probe must have a unit and a positive rate (${kind}:ms:100)`);
+      const n = Number(parts[2]);
+      const unit = parts[1]!;
+      const ns: Record<string, number> = { s: 1e9, ms: 1e6, us: 1e3 };
+      if (unit === 'hz') return kind === 'profile' ? [{ kind, hz: n, name: text }] : [{ kind, periodNs: Math.round(1e9 / n), name: text }];
+      if (ns[unit] === undefined) bad(`Invalid unit "${unit}" (hz, s, ms, us)`);
+      if (kind === 'interval') return [{ kind, periodNs: n * ns[unit]!, name: text }];
+      throw unsupported(`profile probes with unit "${unit}" (use profile:hz:N)`, spec.loc, file);
+    }
+  }
+  return bad('Invalid probe');
+}

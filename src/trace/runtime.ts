@@ -1,0 +1,244 @@
+/**
+ * Running a compiled script against the kernel: create maps, load programs, attach every probe, run BEGIN,
+ * stream events (printf text, print/clear/zero of maps) until exit() / the abort signal / the child command's
+ * end / the traced pid's end, then detach, run END and render every map in bpftrace's format.
+ * Output goes to the caller's `write` callback; nothing is printed here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { KernelError } from '../errors.js';
+import { features } from '../kernel/features/index.js';
+import { KernelMap } from '../kernel/maps/map.js';
+import { KernelProgram } from '../kernel/load/program.js';
+import { attachKprobe } from '../kernel/link/kprobe.js';
+import { attachPerfEvent } from '../kernel/link/perf-event.js';
+import { attachRawTracepoint } from '../kernel/link/raw-tracepoint.js';
+import { attachTracepoint } from '../kernel/link/tracepoint.js';
+import { attachUprobe } from '../kernel/link/uprobe.js';
+import { closeLinks, type Link } from '../kernel/link/link.js';
+import { RingBuffer } from '../kernel/ringbuf/reader.js';
+import { EVENTS_MAP, EventKind, GLOBALS_MAP, GLOBAL_CPID, GLOBAL_START, KSTACK_MAP, USTACK_MAP } from './codegen.js';
+import type { CompiledProbe, CompiledScript } from './compile.js';
+import { formatMap, mapJson, type RawEntry, type StackResolver } from './output.js';
+import { formatPrintf } from './printf-format.js';
+import { stackText } from './symbols.js';
+import { STRLEN, tySize } from './types.js';
+
+/** How to run a script. */
+export interface RunOptions {
+  /** Receives all output text (stdout of bpftrace), in order. */
+  write: (text: string) => void;
+  /** Output format: bpftrace's text (default) or JSON lines (`-f json`-like). */
+  format?: 'text' | 'json';
+  /** Stop (like Ctrl-C): maps are printed and everything is cleaned up. */
+  signal?: AbortSignal;
+  /** `-p PID`: uprobes only in this process; stop when it exits. */
+  pid?: number;
+  /** `-c CMD`: run this command (through /bin/sh) once probes are attached; stop when it exits. */
+  command?: string;
+  /** stdio of the child command (default 'inherit'). */
+  childStdio?: 'inherit' | 'ignore' | 'pipe';
+  /** Called with the child process right after it starts (tests use it). */
+  onChild?: (child: ChildProcess) => void;
+}
+
+/** How the run ended. */
+export interface RunResult {
+  reason: 'exit' | 'signal' | 'child-exited' | 'pid-exited';
+  /** Child exit code (with `command`). */
+  childExitCode?: number | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Attach one compiled probe (not BEGIN/END). */
+function attach(p: CompiledProbe, prog: KernelProgram, pid: number | undefined): Link {
+  const ap = p.ap;
+  switch (ap.kind) {
+    case 'tracepoint':
+      return attachTracepoint(prog, ap.category, ap.event);
+    case 'rawtracepoint':
+      return attachRawTracepoint(prog, ap.event);
+    case 'uprobe':
+    case 'uretprobe':
+      return attachUprobe(prog, { binary: ap.binary, symbol: ap.func, retprobe: ap.kind === 'uretprobe', pid });
+    case 'kprobe':
+    case 'kretprobe': {
+      const f = features.kprobes();
+      if (!f.ok) throw new KernelError('attach', 95, 'EOPNOTSUPP', { detail: ap.name, hint: f.reason });
+      return attachKprobe(prog, ap.func, { retprobe: ap.kind === 'kretprobe' });
+    }
+    case 'interval':
+      return attachPerfEvent(prog, { period: ap.periodNs, cpus: [0] });
+    case 'profile':
+      return attachPerfEvent(prog, { frequency: ap.hz });
+  }
+  throw new KernelError('attach', 22, 'EINVAL', { detail: ap.name });
+}
+
+/** Run a compiled script to completion. Throws KernelError when loading or attaching fails (after cleanup). */
+export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunResult> {
+  const json = o.format === 'json';
+  const maps = new Map<string, KernelMap>();
+  const progs: { p: CompiledProbe; prog: KernelProgram }[] = [];
+  const links: Link[] = [];
+  let rb: RingBuffer | undefined;
+  let child: ChildProcess | undefined;
+  try {
+    for (const [ref, spec] of c.mapSpecs) maps.set(ref, KernelMap.create(spec));
+    const globals = maps.get(GLOBALS_MAP)!;
+    const gval = Buffer.alloc(16);
+    gval.writeBigUInt64LE(process.hrtime.bigint(), GLOBAL_START);
+    globals.update(Buffer.alloc(4), gval);
+    const mapFds = Object.fromEntries([...maps].map(([k, m]) => [k, m]));
+    for (const p of c.probes) {
+      const prog = KernelProgram.load(
+        { name: `bt_${p.ap.kind}`.slice(0, 15), section: '', type: p.progType, insns: p.program.insns, references: p.program.references, license: 'GPL' },
+        { maps: mapFds },
+      );
+      progs.push({ p, prog });
+    }
+
+    // Events.
+    let exited = false;
+    let finish: ((r: RunResult['reason']) => void) | undefined;
+    const done = new Promise<RunResult['reason']>((r) => (finish = r));
+    const stacks: StackResolver = (id, user) => {
+      const m = maps.get(user ? USTACK_MAP : KSTACK_MAP);
+      if (!m || id < 0n) return '\n';
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(Number(id));
+      const v = m.lookup(k);
+      if (!v) return '\n';
+      const b = Buffer.from(v);
+      const frames: bigint[] = [];
+      for (let i = 0; i + 8 <= b.length; i += 8) {
+        const a = b.readBigUInt64LE(i);
+        if (a === 0n) break;
+        frames.push(a);
+      }
+      return stackText(frames, user);
+    };
+    const readEntries = (ref: string): RawEntry[] => {
+      const m = maps.get(ref)!;
+      const out: RawEntry[] = [];
+      for (const key of [...m.keys()]) {
+        const k = new Uint8Array(key);
+        const one = c.maps[Number(ref.slice(1))]!.kind === 'value' ? m.lookup(k) : undefined;
+        const values = one ? [one] : m.lookupPerCpu(k);
+        if (values) out.push({ key: k, values: values.map((v) => new Uint8Array(v)) });
+      }
+      return out;
+    };
+    const printMap = (i: number) => {
+      const info = c.maps[i]!;
+      const entries = readEntries(`m${i}`);
+      if (json) o.write(JSON.stringify({ type: 'map', data: mapJson(info, entries, stacks) }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n');
+      else o.write(formatMap(info, entries, stacks));
+    };
+    const clearMap = (i: number, zero: boolean) => {
+      const m = maps.get(`m${i}`)!;
+      for (const key of [...m.keys()]) {
+        if (zero) m.update(key, new Uint8Array(m.valueBufferSize));
+        else m.delete(key);
+      }
+    };
+    const onRecord = (rec: Uint8Array) => {
+      if (exited) return;
+      const b = Buffer.from(rec.buffer, rec.byteOffset, rec.byteLength);
+      const kind = b.readUInt32LE(0);
+      const id = b.readUInt32LE(4);
+      switch (kind) {
+        case EventKind.PRINTF: {
+          const info = c.printfs[id]!;
+          let off = 8;
+          const args = info.args.map((t) => {
+            const v = t.k === 'str' ? cstr(b, off) : b.readBigUInt64LE(off);
+            off += tySize(t);
+            return v;
+          });
+          const text = formatPrintf(info.parts, args);
+          o.write(json ? JSON.stringify({ type: 'printf', data: text }) + '\n' : text);
+          return;
+        }
+        case EventKind.EXIT:
+          exited = true;
+          finish?.('exit');
+          return;
+        case EventKind.PRINT:
+          return printMap(id);
+        case EventKind.CLEAR:
+        case EventKind.ZERO:
+          return clearMap(id, kind === EventKind.ZERO);
+      }
+    };
+    rb = new RingBuffer(maps.get(EVENTS_MAP)!);
+
+    const n = c.attachCount;
+    o.write(json ? JSON.stringify({ type: 'attached_probes', data: { probes: n } }) + '\n' : `Attaching ${n} probe${n === 1 ? '' : 's'}...\n`);
+
+    if (o.command) {
+      // The child waits for a line on fd 3 so that it starts only once every probe is attached.
+      child = spawn('/bin/sh', ['-c', `read _ <&3; exec 3<&-; exec ${o.command}`], { stdio: [o.childStdio ?? 'inherit', o.childStdio ?? 'inherit', o.childStdio ?? 'inherit', 'pipe'] });
+      o.onChild?.(child);
+      gval.writeBigUInt64LE(BigInt(child.pid ?? 0), GLOBAL_CPID);
+      globals.update(Buffer.alloc(4), gval);
+    }
+    const tracePid = o.pid ?? (o.command ? child?.pid : undefined);
+    for (const { p, prog } of progs) {
+      if (p.ap.kind === 'BEGIN' || p.ap.kind === 'END') continue;
+      links.push(attach(p, prog, tracePid));
+    }
+    rb.start(onRecord);
+    for (const { p, prog } of progs) if (p.ap.kind === 'BEGIN') prog.testRun({});
+    rb.drain(onRecord);
+
+    let childExit: number | null | undefined;
+    if (child) {
+      const ch = child;
+      ch.on('exit', (code) => {
+        childExit = code;
+        finish?.('child-exited');
+      });
+      (ch.stdio[3] as NodeJS.WritableStream).end('go\n');
+    }
+    const onAbort = () => finish?.('signal');
+    if (o.signal) {
+      if (o.signal.aborted) onAbort();
+      else o.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    let poll: NodeJS.Timeout | undefined;
+    if (o.pid !== undefined) {
+      const pid = o.pid;
+      poll = setInterval(() => {
+        if (!existsSync(`/proc/${pid}`)) finish?.('pid-exited');
+      }, 100);
+    }
+    const reason = exited ? 'exit' : await done;
+    if (poll) clearInterval(poll);
+    o.signal?.removeEventListener('abort', onAbort);
+    if (reason === 'child-exited') await sleep(5);
+
+    // Detach, drain what the probes sent, run END, drain again, print the maps.
+    await closeLinks(links.splice(0));
+    rb.drain(onRecord);
+    exited = false;
+    for (const { p, prog } of progs) if (p.ap.kind === 'END') prog.testRun({});
+    rb.drain(onRecord);
+    if (!json) o.write('\n\n');
+    c.maps.forEach((_, i) => printMap(i));
+    return { reason, childExitCode: childExit };
+  } finally {
+    rb?.close();
+    if (links.length) await closeLinks(links);
+    for (const { prog } of progs) prog.close();
+    for (const m of maps.values()) m.close();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+}
+
+function cstr(b: Buffer, off: number): string {
+  const s = b.subarray(off, off + STRLEN);
+  const z = s.indexOf(0);
+  return s.subarray(0, z < 0 ? s.length : z).toString('latin1');
+}

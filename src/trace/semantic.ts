@@ -1,0 +1,426 @@
+/**
+ * Semantic pass: checks one probe body for one attach point and types every expression (the typed AST is the
+ * syntax tree plus the `types` side table). Map types are shared by all probes: the first assignment defines
+ * them, later uses must agree. Unsupported bpftrace features are reported, never compiled wrongly.
+ */
+import type { Expr, Loc, MapExpr, Probe, Stmt } from './ast.js';
+import { traceError, unsupported } from './errors.js';
+import { isStringConv, parseFormat, type FormatPart } from './printf-format.js';
+import type { AttachPoint } from './probes.js';
+import type { TpField } from './tpformat.js';
+import { AGGS, INT, STR, UINT, VOID, sameTy, tyName, type AggKind, type MapInfo, type Ty } from './types.js';
+
+/** Integer builtins and whether they are signed. */
+const INT_BUILTINS: Record<string, boolean> = {
+  pid: false, tid: false, uid: false, gid: false, nsecs: false, elapsed: false, cpu: false, cgroup: false,
+  curtask: false, rand: false, cpid: false, jiffies: false, retval: false,
+};
+const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_', 'uaddr', 'cat']);
+const UNSUPPORTED_FUNCS = new Set([
+  'buf', 'cat', 'cgroup_path', 'cgroupid', 'join', 'kaddr', 'kptr', 'ksym', 'macaddr', 'ntop', 'override', 'path', 'pton', 'reg',
+  'signal', 'sizeof', 'skboutput', 'strerror', 'strftime', 'strncmp', 'system', 'time', 'uaddr', 'uptr', 'usym', 'kstack', 'ustack',
+  'offsetof', 'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
+]);
+
+/** A printf call as compiled: format parts and argument types (defines the event record layout). */
+export interface PrintfInfo {
+  parts: FormatPart[];
+  args: Ty[];
+}
+
+/** State shared by the checks of every probe of a script. */
+export interface Globals {
+  maps: Map<string, MapInfo>;
+  file: string;
+  /** Whether `-c CMD` was given (`cpid` is valid). */
+  hasChild: boolean;
+}
+
+/** The result of checking one probe for one attach point. */
+export interface CheckedProbe {
+  ap: AttachPoint;
+  probe: Probe;
+  types: Map<Expr, Ty>;
+  vars: Map<string, Ty>;
+  tpFields?: Map<string, TpField>;
+  printfs: Map<Expr, PrintfInfo>;
+}
+
+/**
+ * Check `probe` for `ap`. With `lenient`, reads of not-yet-defined maps are typed as integers (first pass
+ * over all probes to collect map definitions); otherwise they are errors.
+ */
+export function checkProbe(probe: Probe, ap: AttachPoint, g: Globals, tpFields: TpField[] | undefined, lenient: boolean): CheckedProbe {
+  const c = new Checker(g, ap, tpFields, lenient);
+  const out: CheckedProbe = {
+    ap,
+    probe,
+    types: c.types,
+    vars: c.vars,
+    tpFields: c.fields,
+    printfs: c.printfs,
+  };
+  if (probe.pred) {
+    const t = c.expr(probe.pred);
+    if (t.k !== 'int') throw c.err(`Invalid type for predicate: ${tyName(t)}`, probe.pred.loc);
+  }
+  c.stmts(probe.body);
+  return out;
+}
+
+class Checker {
+  readonly types = new Map<Expr, Ty>();
+  readonly vars = new Map<string, Ty>();
+  readonly printfs = new Map<Expr, PrintfInfo>();
+  readonly fields?: Map<string, TpField>;
+
+  constructor(
+    private readonly g: Globals,
+    private readonly ap: AttachPoint,
+    tpFields: TpField[] | undefined,
+    private readonly lenient: boolean,
+  ) {
+    if (tpFields) this.fields = new Map(tpFields.map((f) => [f.name, f]));
+  }
+
+  err(reason: string, loc: Loc) {
+    return traceError(reason, loc, this.g.file);
+  }
+
+  stmts(ss: Stmt[]): void {
+    for (const s of ss) this.stmt(s);
+  }
+
+  private stmt(s: Stmt): void {
+    switch (s.kind) {
+      case 'if': {
+        const t = this.expr(s.cond);
+        if (t.k !== 'int') throw this.err(`Invalid condition in if(): ${tyName(t)}`, s.cond.loc);
+        this.stmts(s.then);
+        if (s.else) this.stmts(s.else);
+        return;
+      }
+      case 'expr': {
+        const e = s.expr;
+        if (e.kind === 'call' && AGGS.includes(e.name as AggKind)) throw this.err(`${e.name}() should be directly assigned to a map`, e.loc);
+        this.expr(e, true);
+        return;
+      }
+      case 'assign':
+        return this.assign(s);
+    }
+  }
+
+  private assign(s: Extract<Stmt, { kind: 'assign' }>): void {
+    const v = s.value;
+    if (s.target.kind === 'var') {
+      const t = this.expr(v);
+      if (t.k === 'void') throw this.err(`Value '${describeExpr(v)}' cannot be assigned to a scratch variable.`, v.loc);
+      const prev = this.vars.get(s.target.name);
+      if (s.op !== '=') {
+        if (!prev) throw this.err(`Undefined or undeclared variable: $${s.target.name}`, s.target.loc);
+        if (prev.k !== 'int' || t.k !== 'int') throw this.err(`The ${s.op} operator needs integer operands`, s.loc);
+      } else if (prev && !sameTy(prev, t)) {
+        throw this.err(`Type mismatch for $${s.target.name}: trying to assign value of type '${tyName(t)}' when variable already contains a value of type '${tyName(prev)}'`, s.loc);
+      }
+      if (!prev) this.vars.set(s.target.name, t);
+      this.types.set(s.target, prev ?? t);
+      return;
+    }
+    const m = s.target;
+    const keys = m.keys.map((k) => this.keyExpr(k));
+    if (v.kind === 'call' && AGGS.includes(v.name as AggKind)) {
+      if (s.op !== '=') throw this.err(`${v.name}() can only be assigned with "="`, s.loc);
+      const agg = v.name as AggKind;
+      const info = this.aggCall(v, agg);
+      const def = this.defineMap(m, keys, agg, undefined, info);
+      const at = v.args[0] ? this.types.get(v.args[0]) : undefined;
+      if (agg === 'min' || agg === 'max' || agg === 'avg' || agg === 'stats') def.signed = true;
+      else if (agg === 'sum') def.signed = (def.signed ?? true) && at?.k === 'int' && at.signed;
+      return;
+    }
+    const t = this.expr(v);
+    if (t.k === 'void') throw this.err(`Value '${describeExpr(v)}' cannot be assigned to a map.`, v.loc);
+    if (s.op !== '=' && t.k !== 'int') throw this.err(`The ${s.op} operator needs integer operands`, s.loc);
+    this.defineMap(m, keys, 'value', t);
+    this.types.set(m, t);
+  }
+
+  private keyExpr(k: Expr): Ty {
+    const t = this.expr(k);
+    if (t.k === 'void') throw this.err('Map keys must have a value', k.loc);
+    return t;
+  }
+
+  private defineMap(m: MapExpr, keys: Ty[], kind: MapInfo['kind'], value?: Ty, lhist?: MapInfo['lhist']): MapInfo {
+    const name = '@' + m.name;
+    const prev = this.g.maps.get(m.name);
+    if (!prev) {
+      const info: MapInfo = { name: m.name, keys, kind, value, lhist, loc: m.loc };
+      this.g.maps.set(m.name, info);
+      return info;
+    }
+    this.checkKeys(prev, keys, m);
+    if (prev.kind !== kind) {
+      const what = (x: MapInfo['kind'], t?: Ty) => (x === 'value' ? tyName(t!) : `${x}`);
+      throw this.err(`Type mismatch for ${name}: trying to assign value of type '${what(kind, value)}' when map already contains a value of type '${what(prev.kind, prev.value)}'`, m.loc);
+    }
+    if (kind === 'value' && !sameTy(prev.value!, value!)) {
+      throw this.err(`Type mismatch for ${name}: trying to assign value of type '${tyName(value!)}' when map already contains a value of type '${tyName(prev.value!)}'`, m.loc);
+    }
+    if (kind === 'lhist' && JSON.stringify(prev.lhist) !== JSON.stringify(lhist)) throw this.err('Different lhist bounds in a single map unsupported', m.loc);
+    return prev;
+  }
+
+  private checkKeys(info: MapInfo, keys: Ty[], m: MapExpr): void {
+    if (keys.length !== info.keys.length || keys.some((k, i) => !sameTy(k, info.keys[i]!))) {
+      const list = (ks: Ty[]) => (ks.length ? `[${ks.map(tyName).join(', ')}]` : '[]');
+      throw this.err(`Argument mismatch for @${m.name}: trying to access with arguments: ${list(keys)} when map expects arguments: ${list(info.keys)}`, m.loc);
+    }
+  }
+
+  /** Check an aggregation call's arguments; returns lhist bounds for lhist. */
+  private aggCall(c: Extract<Expr, { kind: 'call' }>, agg: AggKind): MapInfo['lhist'] {
+    const want = agg === 'count' ? 0 : agg === 'lhist' ? 4 : 1;
+    if (agg === 'hist' && c.args.length === 2) throw unsupported('hist() with a bucket-bits argument', c.loc, this.g.file);
+    if (c.args.length !== want) throw this.err(`${agg}() requires ${want} argument${want === 1 ? '' : 's'} (${c.args.length} provided)`, c.loc);
+    for (const a of c.args) {
+      const t = this.expr(a);
+      if (t.k !== 'int') throw this.err(`${agg}() expects an integer argument (${tyName(t)} provided)`, a.loc);
+    }
+    if (agg !== 'lhist') return undefined;
+    const lit = (e: Expr, what: string): number => {
+      if (e.kind !== 'int') throw this.err(`lhist: invalid ${what} value (must be an integer literal)`, e.loc);
+      return Number(e.value);
+    };
+    const min = lit(c.args[1]!, 'min');
+    const max = lit(c.args[2]!, 'max');
+    const step = lit(c.args[3]!, 'step');
+    if (step <= 0) throw this.err('lhist() step must be >= 1', c.args[3]!.loc);
+    if (min < 0) throw this.err('lhist() min must be non-negative', c.args[1]!.loc);
+    if (min > max) throw this.err('lhist() min must be less than max', c.args[1]!.loc);
+    if ((max - min) / step > 1000) throw this.err('lhist() too many buckets, must be <= 1000', c.loc);
+    return { min, max, step };
+  }
+
+  private mapRead(m: MapExpr): Ty {
+    const keys = m.keys.map((k) => this.keyExpr(k));
+    const info = this.g.maps.get(m.name);
+    if (!info) {
+      if (this.lenient) return INT;
+      throw this.err(`Undefined map: @${m.name}`, m.loc);
+    }
+    this.checkKeys(info, keys, m);
+    if (info.kind !== 'value') throw unsupported(`Reading the value of a ${info.kind}() map (@${m.name}) in a probe`, m.loc, this.g.file);
+    return info.value!;
+  }
+
+  expr(e: Expr, stmtLevel = false): Ty {
+    const t = this.exprInner(e, stmtLevel);
+    this.types.set(e, t);
+    return t;
+  }
+
+  private needInt(e: Expr, what: string): void {
+    const t = this.expr(e);
+    if (t.k !== 'int') throw this.err(`${what} expects integer operands (${tyName(t)} provided)`, e.loc);
+  }
+
+  private exprInner(e: Expr, stmtLevel: boolean): Ty {
+    switch (e.kind) {
+      case 'int':
+        return INT;
+      case 'str':
+        return STR;
+      case 'var': {
+        const t = this.vars.get(e.name);
+        if (!t) throw this.err(`Undefined or undeclared variable: $${e.name}`, e.loc);
+        return t;
+      }
+      case 'map':
+        return this.mapRead(e);
+      case 'builtin':
+        return this.builtin(e);
+      case 'binop': {
+        const l = this.expr(e.left);
+        const r = this.expr(e.right);
+        if ((e.op === '==' || e.op === '!=') && l.k === 'str' && r.k === 'str') return INT;
+        if (l.k !== 'int' || r.k !== 'int') {
+          throw this.err(`Type mismatch for '${e.op}': comparing '${tyName(l)}' with '${tyName(r)}'`, e.loc);
+        }
+        if (['==', '!=', '<', '<=', '>', '>=', '&&', '||'].includes(e.op)) return INT;
+        return l.signed && r.signed ? INT : UINT;
+      }
+      case 'unop': {
+        const t = this.expr(e.expr);
+        if (t.k !== 'int') throw this.err(`Invalid type for unary operator '${e.op}': ${tyName(t)}`, e.loc);
+        return e.op === '!' ? INT : e.op === '-' ? INT : t;
+      }
+      case 'ternary': {
+        this.needInt(e.cond, 'Ternary condition');
+        const a = this.expr(e.then);
+        const b = this.expr(e.else);
+        if (a.k !== b.k || a.k === 'void' || a.k === 'stack') throw this.err(`Ternary operator must return the same type: have '${tyName(a)}' and '${tyName(b)}'`, e.loc);
+        return a.k === 'int' && b.k === 'int' ? (a.signed && b.signed ? INT : UINT) : a;
+      }
+      case 'field':
+        return this.field(e);
+      case 'incdec': {
+        if (e.target.kind === 'var') {
+          const t = this.vars.get(e.target.name);
+          if (!t) throw this.err(`Undefined or undeclared variable: $${e.target.name}`, e.target.loc);
+          if (t.k !== 'int') throw this.err(`The ${e.op} operator needs an integer variable`, e.loc);
+          this.types.set(e.target, t);
+          return t;
+        }
+        const keys = e.target.keys.map((k) => this.keyExpr(k));
+        const info = this.g.maps.get(e.target.name);
+        if (!info) {
+          this.defineMap(e.target, keys, 'value', INT);
+        } else {
+          this.checkKeys(info, keys, e.target);
+          if (info.kind !== 'value' || info.value!.k !== 'int') throw this.err(`The ${e.op} operator needs an integer map`, e.loc);
+        }
+        const t = this.g.maps.get(e.target.name)!.value!;
+        this.types.set(e.target, t);
+        return t;
+      }
+      case 'call':
+        return this.call(e, stmtLevel);
+    }
+  }
+
+  private builtin(e: Extract<Expr, { kind: 'builtin' }>): Ty {
+    const n = e.name;
+    const kind = this.ap.kind;
+    const probeOnly = (ok: boolean, what: string) => {
+      if (!ok) throw this.err(`The ${n} builtin can only be used with ${what} probes`, e.loc);
+    };
+    if (n === 'cpid' && !this.g.hasChild) throw this.err('cpid cannot be used without child command', e.loc);
+    if (n === 'retval') probeOnly(kind === 'uretprobe' || kind === 'kretprobe', "'kretprobe' and 'uretprobe'");
+    if (n in INT_BUILTINS) return INT_BUILTINS[n] ? INT : UINT;
+    const am = /^arg([0-9]+)$/.exec(n);
+    if (am) {
+      probeOnly(kind === 'uprobe' || kind === 'kprobe' || kind === 'rawtracepoint', "'kprobes', 'uprobes' and 'rawtracepoint'");
+      if (kind !== 'rawtracepoint' && Number(am[1]) > 5) throw unsupported(`${n} (only arg0..arg5 are read from registers)`, e.loc, this.g.file);
+      return UINT;
+    }
+    if (n === 'comm' || n === 'probe') return STR;
+    if (n === 'func') {
+      probeOnly(['uprobe', 'uretprobe', 'kprobe', 'kretprobe'].includes(kind), "'kprobe' and 'uprobe'");
+      return STR;
+    }
+    if (n === 'kstack' || n === 'ustack') return { k: 'stack', user: n === 'ustack' };
+    if (n === 'args') throw this.err('args must be used with a field (args->field)', e.loc);
+    if (/^sarg[0-9]+$/.test(n) || UNSUPPORTED_BUILTINS.has(n)) throw unsupported(`The builtin "${n}"`, e.loc, this.g.file);
+    throw this.err(`Unknown identifier: '${n}'`, e.loc);
+  }
+
+  private field(e: Extract<Expr, { kind: 'field' }>): Ty {
+    if (e.expr.kind !== 'builtin' || e.expr.name !== 'args') throw unsupported('Field access on anything but tracepoint args', e.loc, this.g.file);
+    if (this.ap.kind !== 'tracepoint') {
+      if (this.ap.kind === 'rawtracepoint') throw unsupported('args in rawtracepoint probes (use arg0..argN)', e.loc, this.g.file);
+      throw this.err('The args builtin can only be used with tracepoint probes', e.expr.loc);
+    }
+    const f = this.fields?.get(e.field);
+    if (!f) throw this.err(`Struct/union of type 'struct ${this.ap.category}_${this.ap.event}_args' does not contain a field named '${e.field}'`, e.loc);
+    if (f.kind === 'array') throw unsupported(`Reading array field ${e.field} (${f.type})`, e.loc, this.g.file);
+    if (f.kind === 'chars' || f.kind === 'dataloc') return STR;
+    if (f.kind === 'ptr') return { k: 'int', signed: false, ptr: true };
+    return f.signed ? INT : UINT;
+  }
+
+  private call(e: Extract<Expr, { kind: 'call' }>, stmtLevel: boolean): Ty {
+    const n = e.name;
+    const args = e.args;
+    const mapArg = (what: string): MapExpr => {
+      const a = args[0];
+      if (!a || a.kind !== 'map') throw this.err(`${what}() expects a map argument`, e.loc);
+      return a;
+    };
+    const statement = () => {
+      if (!stmtLevel) throw this.err(`${n}() should not be used in an expression`, e.loc);
+    };
+    switch (n) {
+      case 'printf': {
+        statement();
+        const fmt = args[0];
+        if (!fmt || fmt.kind !== 'str') throw this.err('printf() expects a string literal as its first argument', e.loc);
+        const parts = parseFormat(fmt.value);
+        if (typeof parts === 'string') throw this.err(parts, fmt.loc);
+        const convs = parts.filter((p): p is Extract<FormatPart, { conv: string }> => 'conv' in p);
+        const rest = args.slice(1);
+        if (rest.length > convs.length) throw this.err('printf: Too many arguments for format string', e.loc);
+        if (rest.length < convs.length) throw this.err(`printf: Not enough arguments for format string (${rest.length} supplied, ${convs.length} expected)`, e.loc);
+        const tys = rest.map((a, i) => {
+          const t = this.expr(a);
+          const c = convs[i]!;
+          if (t.k === 'stack' || t.k === 'void') throw unsupported(`printf of a ${tyName(t)} value`, a.loc, this.g.file);
+          if (isStringConv(c.conv) !== (t.k === 'str')) {
+            throw this.err(`printf: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${t.k === 'str' ? 'string' : 'integer'} supplied)`, a.loc);
+          }
+          return t;
+        });
+        this.printfs.set(e, { parts, args: tys });
+        return VOID;
+      }
+      case 'print': {
+        statement();
+        if (args.length !== 1) throw unsupported('print() with top/div arguments or of a non-map value', e.loc, this.g.file);
+        const m = mapArg('print');
+        if (m.keys.length) throw unsupported('print() of one map element', e.loc, this.g.file);
+        if (!this.g.maps.has(m.name) && !this.lenient) throw this.err(`Undefined map: @${m.name}`, m.loc);
+        return VOID;
+      }
+      case 'clear':
+      case 'zero': {
+        statement();
+        if (args.length !== 1) throw this.err(`${n}() requires 1 argument`, e.loc);
+        const m = mapArg(n);
+        if (m.keys.length) throw this.err(`The map passed to ${n}() should not be indexed by a key`, m.loc);
+        if (!this.g.maps.has(m.name) && !this.lenient) throw this.err(`Undefined map: @${m.name}`, m.loc);
+        return VOID;
+      }
+      case 'delete': {
+        statement();
+        if (args.length !== 1) throw this.err('delete() requires 1 argument', e.loc);
+        const m = mapArg('delete');
+        const info = this.g.maps.get(m.name);
+        const keys = m.keys.map((k) => this.keyExpr(k));
+        if (!info) {
+          if (!this.lenient) throw this.err(`Undefined map: @${m.name}`, m.loc);
+          return VOID;
+        }
+        this.checkKeys(info, keys, m);
+        if (info.kind === 'hist' || info.kind === 'lhist') throw unsupported(`delete() on a ${info.kind}() map`, e.loc, this.g.file);
+        return VOID;
+      }
+      case 'exit':
+        statement();
+        if (args.length) throw this.err('exit() takes no arguments', e.loc);
+        return VOID;
+      case 'str': {
+        if (args.length < 1 || args.length > 2) throw this.err('str() requires 1 or 2 arguments', e.loc);
+        const t = this.expr(args[0]!);
+        if (t.k === 'str') {
+          if (args.length === 2) throw unsupported('str(string, len)', e.loc, this.g.file);
+          return STR;
+        }
+        if (t.k !== 'int') throw this.err(`str() expects an integer or a pointer type as first argument (${tyName(t)} provided)`, args[0]!.loc);
+        if (args[1]) {
+          if (args[1].kind !== 'int') throw unsupported('str() with a non-literal length', args[1].loc, this.g.file);
+          this.expr(args[1]);
+        }
+        return STR;
+      }
+    }
+    if (AGGS.includes(n as AggKind)) throw this.err(`${n}() should be directly assigned to a map`, e.loc);
+    if (UNSUPPORTED_FUNCS.has(n)) throw unsupported(`The function ${n}()`, e.loc, this.g.file);
+    throw this.err(`Unknown function: ${n}`, { line: e.loc.line, col: e.loc.col, endCol: e.loc.col + n.length - 1 });
+  }
+}
+
+function describeExpr(e: Expr): string {
+  if (e.kind === 'call') return `${e.name}()`;
+  return e.kind;
+}

@@ -1,0 +1,61 @@
+/** Value types of the tracing language and the layouts of maps, as the semantic pass infers them. */
+import type { Loc } from './ast.js';
+
+/** Every string value is a zero-padded buffer of this many bytes (bpftrace's default strlen). */
+export const STRLEN = 64;
+
+export type Ty = { k: 'int'; signed: boolean; ptr?: boolean } | { k: 'str' } | { k: 'stack'; user: boolean } | { k: 'void' };
+
+export const INT: Ty = { k: 'int', signed: true };
+export const UINT: Ty = { k: 'int', signed: false };
+export const STR: Ty = { k: 'str' };
+export const VOID: Ty = { k: 'void' };
+
+/** Bytes a value of type `t` takes in a map key, value or event record. */
+export function tySize(t: Ty): number {
+  return t.k === 'str' ? STRLEN : 8;
+}
+
+/** bpftrace's name for a type, for error messages. */
+export function tyName(t: Ty): string {
+  if (t.k === 'int') return t.signed ? 'int64' : 'uint64';
+  if (t.k === 'str') return `string[${STRLEN}]`;
+  if (t.k === 'stack') return t.user ? 'ustack' : 'kstack';
+  return 'none';
+}
+
+export const sameTy = (a: Ty, b: Ty): boolean => a.k === b.k && (a.k !== 'stack' || b.k !== 'stack' || a.user === b.user);
+
+export type AggKind = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'stats' | 'hist' | 'lhist';
+export const AGGS: readonly AggKind[] = ['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist'];
+
+/** What the script stores in one map. */
+export interface MapInfo {
+  /** Name without `@`. */
+  name: string;
+  /** Key types (empty: a scalar map, keyed by a zero u64). */
+  keys: Ty[];
+  /** 'value' for `@m = expr`, or the aggregation. */
+  kind: 'value' | AggKind;
+  /** Value type of a 'value' map. */
+  value?: Ty;
+  lhist?: { min: number; max: number; step: number };
+  /** sum/min/max: whether the aggregated values are signed. */
+  signed?: boolean;
+  loc: Loc;
+}
+
+/** Bytes of the kernel key: keys (or one zero u64), plus a u64 bucket for hist/lhist. */
+export function mapKeySize(m: MapInfo): number {
+  const k = m.keys.length ? m.keys.reduce((n, t) => n + tySize(t), 0) : 8;
+  return k + (m.kind === 'hist' || m.kind === 'lhist' ? 8 : 0);
+}
+
+/** Bytes of the kernel value. min/max: {value, set}; avg/stats: {count, total}; others one u64 or a string. */
+export function mapValueSize(m: MapInfo): number {
+  if (m.kind === 'value') return tySize(m.value!);
+  return m.kind === 'min' || m.kind === 'max' || m.kind === 'avg' || m.kind === 'stats' ? 16 : 8;
+}
+
+/** Aggregations live in per-CPU hashes and are summed (or min/max'ed) in userspace. */
+export const isPerCpu = (m: MapInfo): boolean => m.kind !== 'value';

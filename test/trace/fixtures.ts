@@ -1,0 +1,48 @@
+/** Shared helpers for the trace tests: root check, a compiled test binary, and running scripts to text. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileScript } from '../../src/trace/compile.js';
+import { runScript, type RunOptions } from '../../src/trace/runtime.js';
+
+/** Why kernel tests cannot run here, or undefined. */
+export const noKernel: string | undefined = process.getuid?.() !== 0 ? 'needs root for bpf(2)' : undefined;
+
+const CHILD_C = `
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((noinline)) int work(long n) { __asm__ volatile(""); return (int)n * 2; }
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 5;
+  /* The path lives on the (resident) stack: a probe's str() cannot fault a page in. */
+  volatile char path[32] = "/etc/hostname";
+  for (int i = 0; i < n; i++) { int fd = openat(AT_FDCWD, (const char *)path, O_RDONLY); if (fd >= 0) close(fd); }
+  for (int i = 0; i < n; i++) getpid();
+  long vals[] = {1, 2, 3, 5, 8, 100, 1000, 50};
+  for (int i = 0; i < 8; i++) work(vals[i]);
+  return 0;
+}
+`;
+
+let child: string | undefined | null;
+/** Path of the test binary (openat ×N, getpid ×N, work(1,2,3,5,8,100,1000,50)), or null without gcc. */
+export function testBinary(): string | null {
+  if (child !== undefined) return child;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-trace-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'child.c'), CHILD_C);
+  const out = join(dir, 'tchild');
+  const r = spawnSync('gcc', ['-O1', '-o', out, join(dir, 'child.c')], { encoding: 'utf8' });
+  child = r.status === 0 ? out : null;
+  return child;
+}
+
+/** Compile and run a script; returns all its output text. */
+export async function runText(src: string, opts: Partial<RunOptions> = {}): Promise<string> {
+  const c = compileScript(src, { hasChild: opts.command !== undefined });
+  let out = '';
+  await runScript(c, { childStdio: 'ignore', ...opts, write: (s) => (out += s) });
+  return out;
+}

@@ -1,0 +1,46 @@
+/** Output parity with bpftrace: deterministic scripts run by both, stdout compared byte for byte. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { noKernel, runText } from './fixtures.js';
+
+const SCRIPTS = [
+  'BEGIN { @a[1] = 5; @a[2] = 3; @h = hist(1); @h = hist(1000); @l = lhist(5, 0, 100, 10); @s = stats(7); printf("%d %s %x %5d|%-5s|\\n", 42, "ab", 255, 7, "x"); exit(); }',
+  'BEGIN { printf("%d|%5d|%-5d|%05d|%x|%X|%o|%u|%c|%s|%10s|%-10s|%.2s|%%|%ld|%lu\\n", -42, 42, 42, 42, 3054, 3054, 8, 7, 65, "str", "right", "left", "trunc", 5000000000, -1); exit(); }',
+  'BEGIN { @c["a"] = count(); @c["b"] = count(); @c["b"] = count(); @s[1, "x"] = sum(10); @s[2, "y"] = sum(-3); @m = min(4); @m = min(9); @M = max(4); @M = max(9); exit(); }',
+  'BEGIN { @h[1] = hist(5); @h[2] = hist(5); @h[2] = hist(100); @h[2] = hist(3000000); @z = hist(0); @n = hist(-1); exit(); }',
+  'BEGIN { @l = lhist(-5, 0, 100, 10); @l = lhist(100, 0, 100, 10); @l = lhist(150, 0, 100, 10); @l = lhist(55, 0, 100, 10); @k = lhist(2048, 0, 4096, 1024); exit(); }',
+  'BEGIN { @s[1] = stats(3); @s[2] = stats(10); @s[2] = stats(-4); @a[5] = avg(3); @a[6] = avg(-7); @a[6] = avg(-8); exit(); }',
+  'BEGIN { $x = 5; $y = $x * 3 - 1; if ($y > 10) { @r = "big"; } else { @r = "small"; } @t = $x > 3 ? 100 : 200; @b[1] = 1; @b[2] = 2; print(@b); delete(@b[1]); print(@b); @c = 1; clear(@c); @v = (7 + 3) / 2 % 3 << 2 | 1; @w = !0 && (1 || 0); @neg = -5; @u = ~0; printf("%s %d\\n", "done", $y); exit(); }',
+  'BEGIN { if ("abc" == "abc") { printf("eq\\n"); } if ("abc" != "abd") { printf("ne\\n"); } @s["x"] = 1; @s["y"] = 2; @s["z"] = 3; @x++; @x++; @y += 5; @y -= 2; printf("%s\\n", probe); exit(); } END { printf("end %d\\n", 7); @e = 2; }',
+];
+
+const BPFTRACE = '/usr/bin/bpftrace';
+const haveBpftrace = spawnSync(BPFTRACE, ['--version'], { encoding: 'utf8' }).status === 0;
+
+function bpftrace(src: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(BPFTRACE, ['-e', src], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+test('stdout is identical to bpftrace 0.17 for deterministic scripts', { skip: noKernel ?? (haveBpftrace ? undefined : `${BPFTRACE} is not installed`) }, async (t) => {
+  // bpftrace runs in parallel (its start-up dominates); ours run one at a time.
+  const theirs = await Promise.all(SCRIPTS.map(bpftrace));
+  for (const [i, src] of SCRIPTS.entries()) {
+    const bt = theirs[i]!;
+    await t.test(`script ${i + 1}`, async (st) => {
+      if (bt.code !== 0 || !bt.out.startsWith('Attaching')) return st.skip(`bpftrace failed here (exit ${bt.code}): ${bt.err.trim().split('\n').pop()}`);
+      assert.equal(await runText(src), bt.out, src);
+    });
+  }
+});
