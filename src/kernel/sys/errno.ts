@@ -53,6 +53,16 @@ function sysctl(name: string): string | undefined {
   }
 }
 
+/** The kernel lockdown mode in force (`integrity`, `confidentiality`), or undefined when none or unknown. */
+function readLockdown(): string | undefined {
+  try {
+    const m = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/security/lockdown', 'utf8'));
+    return m && m[1] !== 'none' ? m[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What an EPERM means for `command`, from this process's capabilities and the kernel's sysctls: names the
  * missing capability (CAP_BPF / CAP_SYS_ADMIN, CAP_PERFMON, CAP_NET_ADMIN) and `kernel.unprivileged_bpf_disabled`.
@@ -74,10 +84,14 @@ export function privilegeHint(command: string): string {
     const off = unpriv !== undefined && unpriv !== '0' ? `; unprivileged BPF is disabled (kernel.unprivileged_bpf_disabled=${unpriv})` : '';
     return `not permitted: this process lacks CAP_BPF (and CAP_SYS_ADMIN) — run as root or grant CAP_BPF (plus CAP_PERFMON for tracing, CAP_NET_ADMIN for networking programs)${off}`;
   }
-  if (command === 'PROG_LOAD') {
-    return 'not permitted despite CAP_BPF/CAP_SYS_ADMIN: this program type needs CAP_PERFMON or CAP_NET_ADMIN too, the kernel is locked down, or its configuration refuses this program type';
-  }
-  return 'not permitted despite CAP_BPF/CAP_SYS_ADMIN: missing CAP_PERFMON/CAP_NET_ADMIN for this object, or the kernel is locked down';
+  // Say only what is really missing: with every capability, the refusal is the kernel's (lockdown, config, LSM).
+  const missing = [has(CAP.PERFMON) ? '' : 'CAP_PERFMON (tracing)', has(CAP.NET_ADMIN) ? '' : 'CAP_NET_ADMIN (networking)'].filter(Boolean);
+  const lockdown = readLockdown();
+  const why = missing.length
+    ? `this object may need ${missing.join(' or ')} too, or`
+    : 'the process has CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, so';
+  const kernel = `the kernel refuses it${lockdown ? ` (lockdown: ${lockdown})` : ''}: its configuration, lockdown or an LSM policy does not allow this ${command === 'PROG_LOAD' ? 'program type' : 'operation'}`;
+  return `not permitted despite CAP_BPF/CAP_SYS_ADMIN: ${why} ${kernel}`;
 }
 
 /** Why a command failed, in words a user can act on. */
