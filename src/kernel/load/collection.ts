@@ -133,7 +133,7 @@ export class Collection {
         continue;
       }
       if (ms.type === MapType.STRUCT_OPS) {
-        this.warnings.push(`struct_ops map ${ms.name} not created (struct_ops registration is not implemented)`);
+        this.warnings.push(`struct_ops map ${ms.name} not created here: load the object with loadStructOpsObject() (src/kernel/link/struct-ops-object.ts) to register it`);
         continue;
       }
       const m = this.createMap(ms, opts);
