@@ -17,3 +17,4 @@ export * from './cbpf/index.js';
 export * from './pcap/index.js';
 export * from './verifier/index.js';
 export * from './trace/index.js';
+export * from './tools/index.js';

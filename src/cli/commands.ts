@@ -27,6 +27,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: 
   seccomp: () => import('./seccomp.js'),
   verify: () => import('./verify.js'),
   trace: () => import('./trace.js'),
+  tool: () => import('./tool.js'),
 };
 
 /** The register functions for a command line: just its command's, or every command's when none is named. */

@@ -12,6 +12,7 @@ import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7 } from './emitter.js';
 import { traceError } from './errors.js';
 import type { CheckedProbe, PrintfInfo } from './semantic.js';
 import { STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
+import { taskOffsets, type TaskOffsets } from './task-offsets.js';
 
 /** Event kinds in the first u32 of a ring buffer record. */
 export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5 } as const;
@@ -579,6 +580,26 @@ class Gen {
         return e.call(H('get_current_cgroup_id'));
       case 'curtask':
         return e.call(H('get_current_task'));
+      case 'ppid': {
+        // bpfkit extension (not in bpftrace 0.17): current->real_parent->tgid, offsets from kernel BTF.
+        const o = taskOffsets();
+        if (typeof o === 'string') this.err(`ppid: ${o}`, x.loc);
+        const off = o as TaskOffsets;
+        const tmp = this.alloc(8, x.loc);
+        e.call(H('get_current_task'));
+        e.mov(R3, R0);
+        e.aluImm(AluOp.ADD, R3, off.realParent);
+        e.fpAddr(R1, tmp);
+        e.movImm(R2, 8);
+        e.call(H('probe_read_kernel'));
+        e.ldx(8, R3, FP, tmp);
+        e.st(8, FP, tmp, 0);
+        e.aluImm(AluOp.ADD, R3, off.tgid);
+        e.fpAddr(R1, tmp);
+        e.movImm(R2, 4);
+        e.call(H('probe_read_kernel'));
+        return e.ldx(4, R0, FP, tmp);
+      }
       case 'rand':
         return e.call(H('get_prandom_u32'));
       case 'jiffies':

@@ -5,7 +5,9 @@
 export { parseScript } from './parser.js';
 export type { Script, Probe, ProbeSpec, Stmt, Expr, MapExpr, Loc as TraceLoc } from './ast.js';
 export { compileScript, compileAst, type CompiledScript, type CompiledProbe, type CompileOptions } from './compile.js';
-export { runScript, type RunOptions as TraceRunOptions, type RunResult as TraceRunResult } from './runtime.js';
+export { runScript, type RunOptions as TraceRunOptions, type RunResult as TraceRunResult, type StackFrames } from './runtime.js';
+export type { MapInfo as TraceMapInfo } from './types.js';
+export { kernelSymbol } from './symbols.js';
 export { formatMap, histText, lhistText, type RawEntry } from './output.js';
 export { parseFormat, formatPrintf, type FormatPart } from './printf-format.js';
 export { expandProbe, progTypeFor, type AttachPoint } from './probes.js';

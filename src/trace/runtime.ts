@@ -22,7 +22,7 @@ import type { CompiledProbe, CompiledScript } from './compile.js';
 import { formatMap, mapJson, type RawEntry, type StackResolver } from './output.js';
 import { formatPrintf } from './printf-format.js';
 import { stackText } from './symbols.js';
-import { STRLEN, tySize } from './types.js';
+import { STRLEN, tySize, type MapInfo } from './types.js';
 
 /** How to run a script. */
 export interface RunOptions {
@@ -40,7 +40,15 @@ export interface RunOptions {
   childStdio?: 'inherit' | 'ignore' | 'pipe';
   /** Called with the child process right after it starts (tests use it). */
   onChild?: (child: ChildProcess) => void;
+  /**
+   * Receives maps instead of their text/JSON rendering (for print() and at exit): the script's map info, the raw
+   * per-CPU entries, and a reader of stack-id frames valid only during the call (tools in src/tools use it).
+   */
+  mapSink?: (info: MapInfo, entries: RawEntry[], frames: StackFrames, when: 'print' | 'exit') => void;
 }
+
+/** Frame addresses of a kstack/ustack id (innermost first; empty when the id is unknown). */
+export type StackFrames = (id: bigint, user: boolean) => bigint[];
 
 /** How the run ended. */
 export interface RunResult {
@@ -103,13 +111,13 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     let exited = false;
     let finish: ((r: RunResult['reason']) => void) | undefined;
     const done = new Promise<RunResult['reason']>((r) => (finish = r));
-    const stacks: StackResolver = (id, user) => {
+    const stackFrames: StackFrames = (id, user) => {
       const m = maps.get(user ? USTACK_MAP : KSTACK_MAP);
-      if (!m || id < 0n) return '\n';
+      if (!m || id < 0n) return [];
       const k = Buffer.alloc(4);
       k.writeUInt32LE(Number(id));
       const v = m.lookup(k);
-      if (!v) return '\n';
+      if (!v) return [];
       const b = Buffer.from(v);
       const frames: bigint[] = [];
       for (let i = 0; i + 8 <= b.length; i += 8) {
@@ -117,8 +125,9 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
         if (a === 0n) break;
         frames.push(a);
       }
-      return stackText(frames, user);
+      return frames;
     };
+    const stacks: StackResolver = (id, user) => stackText(stackFrames(id, user), user);
     const readEntries = (ref: string): RawEntry[] => {
       const m = maps.get(ref)!;
       const out: RawEntry[] = [];
@@ -130,9 +139,10 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
       }
       return out;
     };
-    const printMap = (i: number) => {
+    const printMap = (i: number, when: 'print' | 'exit' = 'print') => {
       const info = c.maps[i]!;
       const entries = readEntries(`m${i}`);
+      if (o.mapSink) return o.mapSink(info, entries, stackFrames, when);
       if (json) o.write(JSON.stringify({ type: 'map', data: mapJson(info, entries, stacks) }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n');
       else o.write(formatMap(info, entries, stacks));
     };
@@ -226,7 +236,7 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     for (const { p, prog } of progs) if (p.ap.kind === 'END') prog.testRun({});
     rb.drain(onRecord);
     if (!json) o.write('\n\n');
-    c.maps.forEach((_, i) => printMap(i));
+    c.maps.forEach((_, i) => printMap(i, 'exit'));
     return { reason, childExitCode: childExit };
   } finally {
     rb?.close();

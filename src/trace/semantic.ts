@@ -13,7 +13,7 @@ import { AGGS, INT, STR, UINT, VOID, sameTy, tyName, type AggKind, type MapInfo,
 /** Integer builtins and whether they are signed. */
 const INT_BUILTINS: Record<string, boolean> = {
   pid: false, tid: false, uid: false, gid: false, nsecs: false, elapsed: false, cpu: false, cgroup: false,
-  curtask: false, rand: false, cpid: false, jiffies: false, retval: false,
+  curtask: false, rand: false, cpid: false, jiffies: false, retval: false, ppid: false,
 };
 const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_', 'uaddr', 'cat']);
 const UNSUPPORTED_FUNCS = new Set([

@@ -1,0 +1,21 @@
+/**
+ * Observability tools built on the tracing language (execsnoop, opensnoop, syscount, biolatency, runqlat,
+ * profile), flame graphs, and exports fleets collect: Prometheus exposition, OTLP/JSON metrics, pprof.
+ */
+export { execsnoop, execsnoopScript, type ExecEvent } from './execsnoop.js';
+export { opensnoop, opensnoopScript, type OpenEvent } from './opensnoop.js';
+export { syscount, syscountScript, syscallName, type SyscallCount } from './syscount.js';
+export { biolatency, biolatencyScript } from './biolatency.js';
+export { runqlat, runqlatScript } from './runqlat.js';
+export type { LatencyOptions } from './latency.js';
+export { profile, profileScript, type ProfileOptions, type ProfileResult, type ProfileStack, type ProfileFrame } from './profile.js';
+export { foldedStacks, flameGraphSvg, type FlameGraphOptions } from './flamegraph.js';
+export { fromLog2, fromLinear, cumulative, histogramText, mergeHistograms, type Histogram } from './histogram.js';
+export type { ToolOptions } from './runner.js';
+export { readMappings, resolveUser, type UserMapping, type UserFrame } from './usym.js';
+export { syscountMetrics, latencyMetrics, eventCountMetrics, type Metric, type Labels } from './export/metrics.js';
+export { prometheusText, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './export/prometheus.js';
+export { serveMetrics, parseListenAddress, type MetricsServer } from './export/prom-server.js';
+export { otlpMetrics, writeOtlpFile, postOtlp, checkOtlpUrl, type OtlpTimes } from './export/otlp.js';
+export { pprofBytes, pprofMessage, decodePprof, pprofType } from './export/pprof.js';
+export { PROFILE_PROTO } from './export/profile-proto.js';

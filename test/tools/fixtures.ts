@@ -1,0 +1,72 @@
+/** Shared helpers for the tools tests: root check, small C test programs, children released on demand. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Why kernel tests cannot run here, or undefined. */
+export const noKernel: string | undefined = process.getuid?.() !== 0 ? 'needs root for bpf(2)' : undefined;
+
+const SRC: Record<string, string> = {
+  // openat("/etc/hostname") ×N then getpid() ×N.
+  topen: `
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 5;
+  volatile char path[32] = "/etc/hostname";
+  for (int i = 0; i < n; i++) { int fd = openat(AT_FDCWD, (const char *)path, O_RDONLY); if (fd >= 0) close(fd); }
+  for (int i = 0; i < n; i++) getpid();
+  return 0;
+}`,
+  // Burns CPU in spin() for argv[1] milliseconds.
+  tbusy: `
+#include <stdlib.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+__attribute__((noinline)) unsigned long spin(unsigned long n) { volatile unsigned long x = 0; for (unsigned long i = 0; i < n; i++) x += i; return x; }
+int main(int argc, char **argv) {
+  double end = now() + (argc > 1 ? atof(argv[1]) : 1000);
+  while (now() < end) spin(100000);
+  return 0;
+}`,
+};
+
+let dir: string | undefined;
+const built = new Map<string, string | null>();
+/** Path of test program `name` (topen, tbusy), or null without gcc. */
+export function testProgram(name: 'topen' | 'tbusy'): string | null {
+  if (built.has(name)) return built.get(name)!;
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), 'bpfkit-tools-'));
+    const d = dir;
+    process.on('exit', () => rmSync(d, { recursive: true, force: true }));
+  }
+  writeFileSync(join(dir, `${name}.c`), SRC[name]!);
+  const out = join(dir, name);
+  const r = spawnSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-o', out, join(dir, `${name}.c`)], { encoding: 'utf8' });
+  built.set(name, r.status === 0 ? out : null);
+  return built.get(name)!;
+}
+
+/** A child that waits for `go()` before exec'ing `cmd args` (its pid stays the same through the exec). */
+export interface HeldChild {
+  child: ChildProcess;
+  pid: number;
+  go(): void;
+  exited: Promise<number | null>;
+}
+
+/** Start `/bin/sh -c 'read; exec cmd args'`: the pid is known before the program runs. */
+export function heldChild(cmd: string, args: string[] = []): HeldChild {
+  const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('/bin/sh', ['-c', `read _; exec ${quoted}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, pid: child.pid!, go: () => child.stdin!.end('go\n'), exited };
+}
+
+/** Kill a child if it still runs. */
+export function reap(c: ChildProcess): void {
+  if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
