@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { DecodeError, VmError } from '../../src/errors.js';
 import type { Insn } from '../../src/isa/insn.js';
 import { Vm, type HelperImpl, type VmEngine } from '../../src/vm/index.js';
-import { PRANDOM, randomProgram, rng } from './gen.js';
+import { PRANDOM, randomProgram } from '../fixtures/programs.js';
+import { randBelow as rng } from '../fixtures/random.js';
 
 type Outcome = { r0?: bigint; insns?: number; fault?: string; mem: string; construct?: string };
 

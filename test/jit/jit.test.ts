@@ -16,7 +16,8 @@ import { Vm, VmMemory, type HelperImpl, type VmEngine } from '../../src/vm/index
 import { buildFunction, decode } from '../../src/jit/cfg.js';
 import { structure } from '../../src/jit/structure.js';
 import { TABLE_CAP } from '../../src/jit/layout.js';
-import { randomProgram, rng } from './gen.js';
+import { randomProgram } from '../fixtures/programs.js';
+import { randBelow as rng } from '../fixtures/random.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const shared = process.env.BPFKIT_SHARED ? resolve(process.env.BPFKIT_SHARED) : resolve(root, '..', 'shared');
