@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ProgType } from '../src/isa/uapi.js';
+import type { Insn } from '../src/isa/insn.js';
 
 /** One measured (or documented) number. */
 export interface BenchResult {
@@ -133,4 +135,32 @@ export function formatTable(results: readonly BenchResult[]): string {
       .join('  ')
       .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Kernel JIT measured live (root only): average ns per run from BPF_PROG_TEST_RUN, or why not. */
+export async function kernelRun(insns: Insn[], packet: Uint8Array, expect: bigint | undefined): Promise<{ ns: number } | { skip: string }> {
+  if (process.getuid?.() !== 0) return { skip: 'not root: kernel not measured' };
+  try {
+    const { KernelProgram } = await import('../src/kernel/load/program.js');
+    const prog = KernelProgram.load({ name: 'bench', section: 'xdp', type: ProgType.XDP, insns, references: [], license: 'GPL' });
+    try {
+      prog.testRun({ data: packet, repeat: 100 }); // warm-up
+      const runs: number[] = [];
+      let retval = 0;
+      for (let i = 0; i < 7; i++) {
+        const r = prog.testRun({ data: packet, repeat: 1000 });
+        runs.push(r.duration);
+        retval = r.retval;
+      }
+      if (expect !== undefined && BigInt(retval >>> 0) !== (expect & 0xffffffffn)) {
+        return { skip: `kernel returned 0x${(retval >>> 0).toString(16)}, expected 0x${expect.toString(16)}` };
+      }
+      runs.sort((a, b) => a - b);
+      return { ns: runs[runs.length >> 1]! };
+    } finally {
+      prog.close();
+    }
+  } catch (e) {
+    return { skip: `kernel run failed: ${(e as Error)?.message?.split('\n')[0] ?? e}` };
+  }
 }

@@ -10,10 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assemble } from '../src/asm/index.js';
 import { parseConformanceTest } from '../src/conformance/parse.js';
-import { ProgType } from '../src/isa/uapi.js';
 import type { Insn } from '../src/isa/insn.js';
 import { Vm } from '../src/vm/vm.js';
-import { result, sharedDir, timeIt, type BenchResult } from './harness.js';
+import { result, sharedDir, timeIt, type BenchResult, kernelRun } from './harness.js';
 
 const SUBJECT = 'interpreter';
 
@@ -33,33 +32,6 @@ function load(shared: string, name: string): { insns: Insn[]; result?: bigint } 
   return { insns: assemble(t.asm, { syntax: 'ubpf', file }), result: t.result };
 }
 
-/** Kernel JIT measured live (root only): average ns per run from BPF_PROG_TEST_RUN, or why not. */
-async function kernelRun(insns: Insn[], packet: Uint8Array, expect: bigint | undefined): Promise<{ ns: number } | { skip: string }> {
-  if (process.getuid?.() !== 0) return { skip: 'not root: kernel not measured' };
-  try {
-    const { KernelProgram } = await import('../src/kernel/load/program.js');
-    const prog = KernelProgram.load({ name: 'bench', section: 'xdp', type: ProgType.XDP, insns, references: [], license: 'GPL' });
-    try {
-      prog.testRun({ data: packet, repeat: 100 }); // warm-up
-      const runs: number[] = [];
-      let retval = 0;
-      for (let i = 0; i < 7; i++) {
-        const r = prog.testRun({ data: packet, repeat: 1000 });
-        runs.push(r.duration);
-        retval = r.retval;
-      }
-      if (expect !== undefined && BigInt(retval >>> 0) !== (expect & 0xffffffffn)) {
-        return { skip: `kernel returned 0x${(retval >>> 0).toString(16)}, expected 0x${expect.toString(16)}` };
-      }
-      runs.sort((a, b) => a - b);
-      return { ns: runs[runs.length >> 1]! };
-    } finally {
-      prog.close();
-    }
-  } catch (e) {
-    return { skip: `kernel run failed: ${(e as Error)?.message?.split('\n')[0] ?? e}` };
-  }
-}
 
 export async function run(): Promise<BenchResult[]> {
   const shared = sharedDir();
