@@ -57,9 +57,9 @@ export class PerfEventLink implements Link {
  * Throws `KernelError` (the perf fd is closed on failure).
  */
 export function attachPerfEventFd(prog: KernelProgram, perf: FdRef, kind: string, target: string, opts: { cookie?: bigint } = {}): PerfEventLink {
+  let link: FdRef | undefined;
   try {
     const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_fd: perf.fd, attach_type: AttachType.PERF_EVENT, 'perf_event.bpf_cookie': opts.cookie });
-    let link: FdRef | undefined;
     if (ret >= 0) link = new FdRef(ret, `perf link ${target}`);
     else if (ret === -22 || ret === -95 || ret === -524) {
       // No perf links in this kernel (< 5.15): the ioctl way.
@@ -68,6 +68,7 @@ export function attachPerfEventFd(prog: KernelProgram, perf: FdRef, kind: string
     ioctl(perf.fd, PerfIoctl.ENABLE, 0, 'PERF_EVENT_IOC_ENABLE');
     return new PerfEventLink(kind, target, perf, link);
   } catch (e) {
+    link?.close(); // created, but enabling the event failed: do not leave the link to the GC
     void perf.closeAsync();
     throw e;
   }

@@ -379,7 +379,11 @@ export class KernelMap extends KernelObject implements BpfMap {
   /** Batched delete; returns how many were deleted (stops at the first absent key with ENOENT). */
   deleteBatch(keys: Uint8Array[]): number {
     const kb = Buffer.alloc(keys.length * this.keySize);
-    keys.forEach((k, i) => kb.set(k.subarray(0, this.keySize), i * this.keySize));
+    keys.forEach((k, i) => {
+      // A short key would be zero-padded and a long one cut: either deletes some other entry.
+      if (k.length !== this.keySize) throw new KernelError('MAP_DELETE_BATCH', 22, 'EINVAL', { hint: `key ${i} is ${k.length} bytes, not ${this.keySize}` });
+      kb.set(k, i * this.keySize);
+    });
     const a = new Attr('MAP_BATCH').setAll({ map_fd: this.fd, keys: kb, count: keys.length });
     const r = bpfRaw(BpfCmd.MAP_DELETE_BATCH, a.addr, a.size);
     if (r < 0 && r !== -2) throw this.err('MAP_DELETE_BATCH', -r);

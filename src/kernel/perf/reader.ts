@@ -130,31 +130,37 @@ export class PerfReader {
     const size = BigInt(this.dataSize);
     const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
     let n = 0;
-    while (tail < head) {
-      const off = Number(tail % size);
-      const rec = this.contiguous(r.data, off, 8);
-      const rdv = rec === r.data ? dv : new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-      const base = rec === r.data ? off : 0;
-      const type = rdv.getUint32(base, true);
-      const recSize = rdv.getUint16(base + 6, true);
-      if (recSize === 0) break;
-      const whole = this.contiguous(r.data, off, recSize);
-      const wdv = whole === r.data ? dv : new DataView(whole.buffer, whole.byteOffset, whole.byteLength);
-      const wb = whole === r.data ? off : 0;
-      if (type === PerfRecord.SAMPLE) {
-        const len = wdv.getUint32(wb + 8, true);
-        n++;
-        fn({ cpu: r.cpu, data: whole.subarray(wb + 12, wb + 12 + len) });
-      } else if (type === PerfRecord.LOST) {
-        const lost = Number(wdv.getBigUint64(wb + 16, true));
-        this.stats.lost += lost;
-        this.stats.lostRecords++;
-        this.onLost?.(r.cpu, lost);
+    try {
+      while (tail < head) {
+        const off = Number(tail % size);
+        const rec = this.contiguous(r.data, off, 8);
+        const rdv = rec === r.data ? dv : new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+        const base = rec === r.data ? off : 0;
+        const type = rdv.getUint32(base, true);
+        const recSize = rdv.getUint16(base + 6, true);
+        if (recSize === 0) break;
+        const whole = this.contiguous(r.data, off, recSize);
+        const wdv = whole === r.data ? dv : new DataView(whole.buffer, whole.byteOffset, whole.byteLength);
+        const wb = whole === r.data ? off : 0;
+        // Consumed before the callback: a record whose callback throws is not delivered again.
+        tail += BigInt(recSize);
+        if (type === PerfRecord.SAMPLE) {
+          const len = wdv.getUint32(wb + 8, true);
+          n++;
+          fn({ cpu: r.cpu, data: whole.subarray(wb + 12, wb + 12 + len) });
+        } else if (type === PerfRecord.LOST) {
+          const lost = Number(wdv.getBigUint64(wb + 16, true));
+          this.stats.lost += lost;
+          this.stats.lostRecords++;
+          this.onLost?.(r.cpu, lost);
+        }
+        // A callback may have closed the reader: the ring is unmapped, touch nothing more.
+        if (this.closed) break;
       }
-      tail += BigInt(recSize);
+    } finally {
+      if (!this.closed) Atomics.store(r.meta, tailIdx, tail);
+      this.stats.samples += n;
     }
-    Atomics.store(r.meta, tailIdx, tail);
-    this.stats.samples += n;
     return n;
   }
 

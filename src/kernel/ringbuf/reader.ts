@@ -115,27 +115,35 @@ export class RingBuffer {
     // Offsets within the ring as Numbers: positions are u64, so reduce with `%` on BigInt (never `&` on Number).
     let off = Number(cons % size);
     let remaining = Number(prod - cons);
-    while (remaining > 0 && n < max) {
-      const len = Atomics.load(lens, off >> 2);
-      if (len & BUSY) break;
-      const recLen = len & ~(BUSY | DISCARD) & 0x3fffffff;
-      const adv = (recLen + HDR + 7) & ~7;
-      if (len & DISCARD) discarded++;
-      else {
-        n++;
-        bytes += recLen;
-        fn(data.subarray(off + HDR, off + HDR + recLen));
+    try {
+      while (remaining > 0 && n < max) {
+        const len = Atomics.load(lens, off >> 2);
+        if (len & BUSY) break;
+        const recLen = len & ~(BUSY | DISCARD) & 0x3fffffff;
+        const adv = (recLen + HDR + 7) & ~7;
+        // Advance before the callback (as libbpf does): a record whose callback throws counts as consumed.
+        cons += BigInt(adv);
+        remaining -= adv;
+        if (len & DISCARD) discarded++;
+        else {
+          n++;
+          bytes += recLen;
+          fn(data.subarray(off + HDR, off + HDR + recLen));
+          // The callback may have closed the reader: the mapping is gone, touch nothing more.
+          if (this.closed) break;
+        }
+        off += adv;
+        if (off >= this.size) off -= this.size;
       }
-      cons += BigInt(adv);
-      remaining -= adv;
-      off += adv;
-      if (off >= this.size) off -= this.size;
+    } finally {
+      // Commit what was consumed even when a callback throws (else those records would be delivered again);
+      // never after close (the consumer page is unmapped).
+      if (!this.closed) Atomics.store(cp, 0, cons);
+      this.stats.records += n;
+      this.stats.bytes += bytes;
+      this.stats.discarded += discarded;
+      this.stats.drains++;
     }
-    Atomics.store(cp, 0, cons);
-    this.stats.records += n;
-    this.stats.bytes += bytes;
-    this.stats.discarded += discarded;
-    this.stats.drains++;
     return n;
   }
 
