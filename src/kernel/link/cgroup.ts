@@ -8,28 +8,35 @@ import { KernelError } from '../../errors.js';
 import type { KernelProgram } from '../load/program.js';
 import { bpf, bpfTry } from '../sys/bpf.js';
 import { FdRef } from '../sys/fd.js';
+import { dupFd } from '../sys/process.js';
 import { attachTypeName } from '../../isa/names.js';
 import { Uapi } from '../../isa/uapi.js';
 import { BpfLink, DetachOnceLink, type Link } from './link.js';
 
-/** A legacy (PROG_ATTACH) cgroup attachment. */
+/**
+ * A legacy (PROG_ATTACH) cgroup attachment. It holds its own duplicate of the program's descriptor, so detaching
+ * names the right program even when the caller closed the program first and its fd number was reused.
+ */
 export class CgroupAttachment extends DetachOnceLink {
   readonly kind = 'cgroup';
+  private readonly prog: FdRef;
   constructor(
     readonly target: string,
     private readonly path: string,
-    private readonly progFd: number,
+    progFd: number,
     private readonly attachType: number,
   ) {
     super();
+    this.prog = new FdRef(dupFd(progFd, target), `cgroup program ${target}`);
   }
   /** BPF_PROG_DETACH from the cgroup. */
   protected detach(): void {
     const fd = openSync(this.path, 'r');
     try {
-      bpf('PROG_DETACH', { target_fd: fd, attach_bpf_fd: this.progFd, attach_type: this.attachType }, { detail: this.target });
+      bpf('PROG_DETACH', { target_fd: fd, attach_bpf_fd: this.prog.fd, attach_type: this.attachType }, { detail: this.target });
     } finally {
       closeSync(fd);
+      this.prog.close();
     }
   }
 }

@@ -12,6 +12,7 @@ const PR_SET_NO_NEW_PRIVS = 38;
 /** fcntl(2) commands and descriptor flag (asm-generic/fcntl.h). */
 const F_GETFD = 1;
 const F_SETFD = 2;
+const F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1;
 /** Bytes of the CPU masks passed to sched_{get,set}affinity (1024 CPUs, glibc's cpu_set_t). */
 export const CPU_MASK_BYTES = 128;
@@ -28,6 +29,14 @@ export function installSeccompFilter(filter: Uint8Array, flags = 0): void {
   if (s.seccomp(SeccompConst.SECCOMP_SET_MODE_FILTER, flags, addressOf(fprog.buf)) < 0) {
     throw kernelError('seccomp(SECCOMP_SET_MODE_FILTER)', s.errno());
   }
+}
+
+/** A close-on-exec duplicate of `fd` (fcntl F_DUPFD_CLOEXEC). */
+export function dupFd(fd: number, what = 'dup'): number {
+  const s = sys();
+  const r = s.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (r < 0) throw kernelError(`fcntl(F_DUPFD_CLOEXEC) ${what}`, s.errno());
+  return r;
 }
 
 /** Clear FD_CLOEXEC on a descriptor (ignored when `fd` is not open). */
