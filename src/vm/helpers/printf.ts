@@ -4,6 +4,11 @@
  * %pS, %pB, %pks, %pus, %pi4, %pI4, %pi6, %pI6), strncmp, strtol and strtoul. trace_printk output goes to the
  * run's `printk` log (the message only, without trace_pipe's task/cpu/timestamp prefix).
  *
+ * Strings (%s, %pks, %pus) and every other argument are accounted in the kernel's 512-byte binary-argument buffer
+ * (MAX_BPRINTF_BIN_ARGS): a string gets what is left of it, so a long one is cut at 511 characters (less after
+ * earlier arguments), and a conversion that finds the buffer full is refused with -ENOSPC. An unreadable or
+ * unterminated string prints as the empty string.
+ *
  * Difference: the kernel prints a plain %p / %pK as a hashed value; here it prints the raw address like %px
  * (16 hex digits). %ps / %pS print `0x<addr>` (no kernel symbols).
  */
@@ -15,7 +20,8 @@ import { u32, writeBytes } from './util.js';
 
 const MAX_TRACE_PRINTK_ARGS = 3;
 const MAX_BPRINTF_ARGS = 12;
-const MAX_STR = 1024;
+/** MAX_BPRINTF_BIN_ARGS: the buffer bpf_bprintf_prepare copies arguments and strings into. */
+const BIN_ARGS = 512;
 
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 
@@ -61,6 +67,17 @@ function ip6(b: Uint8Array, colons: boolean, compress: boolean): string {
 export function bpfFormat(c: HelperCallContext, fmt: string, args: readonly bigint[], maxArgs: number): string | number {
   let out = '';
   let argi = 0;
+  // Bytes of the kernel's binary-argument buffer used so far (see the module comment).
+  let used = 0;
+  /** Room for a string: the characters it may take (at most), or -1 when the buffer is full. */
+  const strRoom = (): number => (used === BIN_ARGS ? -1 : BIN_ARGS - used - 1);
+  /** Account a fixed-size argument (4-byte aligned, as the kernel); false when it does not fit. */
+  const fixed = (size: number, align: boolean): boolean => {
+    if (align) used = (used + 3) & ~3;
+    if (BIN_ARGS - used < size) return false;
+    used += size;
+    return true;
+  };
   for (let i = 0; i < fmt.length; i++) {
     const ch = fmt[i];
     const code = ch.charCodeAt(0);
@@ -94,16 +111,20 @@ export function bpfFormat(c: HelperCallContext, fmt: string, args: readonly bigi
       const n2 = fmt[i + 2] ?? '';
       if ((n === 'k' || n === 'u') && n2 === 's') {
         i += 2;
-        const s = readSpaceString(c, n === 'k' ? 'kernel' : 'user', arg, MAX_STR);
+        const room = strRoom();
+        if (room < 0) return -Errno.ENOSPC;
+        const s = readSpaceString(c, n === 'k' ? 'kernel' : 'user', arg, room);
+        used += (s?.length ?? 0) + 1;
         out += pad(s ? latin1(s) : '', width, left, false);
         continue;
       }
       if ((n === 'i' || n === 'I') && (n2 === '4' || n2 === '6')) {
         i += 2;
-        const b = readSpace(c, 'any', arg, n2 === '4' ? 4 : 16);
+        if (!fixed(n2 === '4' ? 4 : 16, false)) return -Errno.ENOSPC;
+        // An unreadable address prints as zeros (the kernel zero-fills the copy when it faults).
+        const b = readSpace(c, 'any', arg, n2 === '4' ? 4 : 16) ?? new Uint8Array(n2 === '4' ? 4 : 16);
         let s: string;
-        if (!b) s = '(null)';
-        else if (n2 === '4') s = [...b].map((x) => (n === 'i' ? String(x).padStart(3, '0') : String(x))).join('.');
+        if (n2 === '4') s = [...b].map((x) => (n === 'i' ? String(x).padStart(3, '0') : String(x))).join('.');
         else {
           const compress = n === 'I' && fmt[i + 1] === 'c';
           if (compress) i++;
@@ -114,17 +135,23 @@ export function bpfFormat(c: HelperCallContext, fmt: string, args: readonly bigi
       }
       if (n === 'K' || n === 'x' || n === 's' || n === 'S' || n === 'B') i++;
       else if (n && /[A-Za-z0-9]/.test(n)) return -Errno.EINVAL;
+      if (!fixed(8, true)) return -Errno.ENOSPC;
       const v = BigInt.asUintN(64, arg);
       const s = n === 's' || n === 'S' || n === 'B' ? '0x' + v.toString(16) : v.toString(16).padStart(16, '0');
       out += pad(s, width, left, false);
       continue;
     }
     if (fmt[i] === 's') {
-      const s = readSpaceString(c, 'any', arg, MAX_STR);
+      const room = strRoom();
+      if (room < 0) return -Errno.ENOSPC;
+      const s = readSpaceString(c, 'any', arg, room);
+      used += (s?.length ?? 0) + 1;
       out += pad(s ? latin1(s) : '', width, left, false);
       continue;
     }
     if (fmt[i] === 'c') {
+      if (used === BIN_ARGS) return -Errno.ENOSPC;
+      used++;
       out += pad(String.fromCharCode(Number(arg & 0xffn)), width, left, false);
       continue;
     }
@@ -157,6 +184,7 @@ export function bpfFormat(c: HelperCallContext, fmt: string, args: readonly bigi
       default:
         return -Errno.EINVAL;
     }
+    if (!fixed(bits / 8, true)) return -Errno.ENOSPC;
     out += pad(s, width, left, zero && !left);
   }
   return out;
@@ -247,8 +275,10 @@ export const printfHelpers: Record<string, HelperImpl> = {
   },
   snprintf(c, r1, r2, r3, r4, r5) {
     const size = u32(r2);
-    const fmt = readFmt(c, r3, MAX_STR);
-    if (fmt === undefined) return -Errno.EINVAL;
+    // The format is a constant string (ARG_PTR_TO_CONST_STR): NUL-terminated inside its region, of any length up
+    // to there (the verifier refuses an unterminated one; here that faults). Reading a fixed-size window would
+    // fault on a short .rodata.
+    const fmt = latin1(c.mem.readCString(r3, Number.MAX_SAFE_INTEGER));
     const args = argsFrom(c, r4, u32(r5));
     if (typeof args === 'number') return args;
     const s = bpfFormat(c, fmt, args, MAX_BPRINTF_ARGS);

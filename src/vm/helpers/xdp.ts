@@ -62,7 +62,10 @@ export const xdpHelpers: Record<string, HelperImpl> = {
     const p = pkt(c);
     const off = u32(r2);
     const len = u32(r4);
-    if (!p || off + len > p.length) return -Errno.EINVAL;
+    if (!p) return -Errno.EINVAL;
+    // bpf_xdp_pointer: an offset or length above 0xffff is EFAULT, a range past the end EINVAL.
+    if (off > 0xffff || len > 0xffff) return -Errno.EFAULT;
+    if (off + len > p.length) return -Errno.EINVAL;
     c.mem.view(r3, len, true).set(p.bytes().subarray(off, off + len));
     return 0;
   },
@@ -70,7 +73,10 @@ export const xdpHelpers: Record<string, HelperImpl> = {
     const p = pkt(c);
     const off = u32(r2);
     const len = u32(r4);
-    if (!p || off + len > p.length) return -Errno.EINVAL;
+    if (!p) return -Errno.EINVAL;
+    // bpf_xdp_pointer: an offset or length above 0xffff is EFAULT, a range past the end EINVAL.
+    if (off > 0xffff || len > 0xffff) return -Errno.EFAULT;
+    if (off + len > p.length) return -Errno.EINVAL;
     p.bytes().set(c.mem.view(r3, len), off);
     return 0;
   },
