@@ -18,3 +18,4 @@ export * from './pcap/index.js';
 export * from './verifier/index.js';
 export * from './trace/index.js';
 export * from './tools/index.js';
+export * from './net/firewall/index.js';

@@ -28,6 +28,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: 
   verify: () => import('./verify.js'),
   trace: () => import('./trace.js'),
   tool: () => import('./tool.js'),
+  'xdp-firewall': () => import('./xdp-firewall.js'),
 };
 
 /** The register functions for a command line: just its command's, or every command's when none is named. */
