@@ -36,6 +36,9 @@ test('malformed input files: one line naming the file, the place and the reason'
     [['filter', 'run', 'tcp', garbage], /garbage\.o: .*pcap/],
     [['seccomp', 'compile', garbage], /garbage\.o: invalid JSON/],
   ];
+  const v6rules = join(dir, 'v6.json');
+  writeFileSync(v6rules, JSON.stringify([{ action: 'drop', src: '2001:db8::/32' }]));
+  cases.push([['xdp-firewall', '--iface', 'lo', '--rules', v6rules], /rule #0\.src: IPv6 prefix 2001:db8::\/32 is not supported/]);
   if (existsSync(EXAMPLE)) {
     const truncated = join(dir, 'truncated.o');
     writeFileSync(truncated, readFileSync(EXAMPLE).subarray(0, 200));
