@@ -18,4 +18,4 @@ export { prometheusText, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './exp
 export { serveMetrics, parseListenAddress, type MetricsServer } from './export/prom-server.js';
 export { otlpMetrics, writeOtlpFile, postOtlp, checkOtlpUrl, type OtlpTimes } from './export/otlp.js';
 export { pprofBytes, pprofMessage, decodePprof, pprofType } from './export/pprof.js';
-export { PROFILE_PROTO } from './export/profile-proto.js';
+export { PROFILE_PROTO_URL } from './export/pprof.js';

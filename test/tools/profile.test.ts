@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { features } from '../../src/kernel/features/index.js';
 import { decodePprof, pprofBytes } from '../../src/tools/export/pprof.js';
-import { PROFILE_PROTO } from '../../src/tools/export/profile-proto.js';
+import { fileURLToPath } from 'node:url';
+import { PROFILE_PROTO_URL } from '../../src/tools/export/pprof.js';
 import { flameGraphSvg, foldedStacks } from '../../src/tools/flamegraph.js';
 import { profile, type ProfileResult } from '../../src/tools/profile.js';
 import { heldChild, noKernel, reap, testProgram } from './fixtures.js';
@@ -110,9 +111,9 @@ test('profile: pprof decodes with samples/count and cpu/nanoseconds and resolvab
     }
   }
   assert.ok(spin > 0, 'spin() among the functions');
-  // Validate against the schema shipped as src/tools/export/profile.proto (the embedded copy must match it).
+  // Validate against the schema shipped as src/tools/export/profile.proto (the file the exporter itself reads).
+  assert.equal(fileURLToPath(PROFILE_PROTO_URL), fileURLToPath(protoFile));
   const text = readFileSync(protoFile, 'utf8');
-  assert.equal(text, PROFILE_PROTO);
   const T = protobuf.parse(text, { keepCase: true }).root.lookupType('perftools.profiles.Profile');
   const { gunzipSync } = await import('node:zlib');
   const msg = T.decode(gunzipSync(bytes));

@@ -4,15 +4,24 @@
  * location per distinct frame address (per process for user frames), functions by name and file, mappings
  * for the kernel and each mapped user file; samples labelled with comm and pid.
  */
+import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import type { ProfileFrame, ProfileResult } from '../profile.js';
-import { PROFILE_PROTO } from './profile-proto.js';
+
+/**
+ * The schema file, the one copy of profile.proto: src/tools/export/profile.proto, shipped in the package
+ * (package.json `files`) and found from the compiled module (dist/src/tools/export/) at the project root.
+ */
+export const PROFILE_PROTO_URL = new URL('../../../../src/tools/export/profile.proto', import.meta.url);
 
 let profileType: protobuf.Type | undefined;
-/** The protobufjs type of perftools.profiles.Profile. */
+/** The protobufjs type of perftools.profiles.Profile (the schema is read on first use). */
 export function pprofType(): protobuf.Type {
-  if (!profileType) profileType = protobuf.parse(PROFILE_PROTO, { keepCase: true }).root.lookupType('perftools.profiles.Profile');
+  if (!profileType) {
+    const text = readFileSync(PROFILE_PROTO_URL, 'utf8');
+    profileType = protobuf.parse(text, { keepCase: true }).root.lookupType('perftools.profiles.Profile');
+  }
   return profileType;
 }
 
