@@ -24,6 +24,7 @@ async function busyProfile(): Promise<ProfileResult> {
   const h = heldChild(tbusy!, ['3000']);
   childPid = h.pid;
   try {
+    await h.ready;
     result = await profile({ hz: 199, pid: h.pid, duration: 1, onReady: () => h.go() });
   } finally {
     reap(h.child);

@@ -19,6 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Run a tool with a held child released once the tool is attached; stop shortly after the child exits. */
 async function withChild<T>(h: HeldChild, run: (o: { signal: AbortSignal; onReady: () => void; duration: number }) => Promise<T>): Promise<T> {
+  await h.ready;
   const ac = new AbortController();
   void h.exited.then(() => sleep(100)).then(() => ac.abort());
   try {
