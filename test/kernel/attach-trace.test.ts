@@ -18,6 +18,7 @@ import { attachTracing } from '../../src/kernel/link/tracing.js';
 import { attachUprobe } from '../../src/kernel/link/uprobe.js';
 import { attachKprobe, attachKprobeMulti, attachKsyscall } from '../../src/kernel/link/kprobe.js';
 import { attachPerfEvent } from '../../src/kernel/link/perf-event.js';
+import { PerfHwConfig, PerfType } from '../../src/kernel/sys/perf.js';
 import { closeLinks, type Link } from '../../src/kernel/link/link.js';
 import { resolveLibrary } from '../../src/kernel/link/libpath.js';
 import { symbolOffset } from '../../src/kernel/link/elf-symbols.js';
@@ -154,6 +155,28 @@ test('perf_event: software CPU clock sampling on every CPU, closed concurrently'
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(count() - before <= BigInt(links.links.length), 'no samples after close');
   assert.ok(ms < 5000, `close took ${ms} ms`);
+});
+
+test('perf_event: hardware CPU-cycles sampling on every CPU', async (t) => {
+  const f = features.hardwarePerfEvents();
+  const { prog, count } = counter(ProgType.PERF_EVENT);
+  if (!f.ok) {
+    // No PMU (a VM): the attach fails with a typed error naming the errno, then the test reports the skip.
+    assert.throws(
+      () => attachPerfEvent(prog, { type: PerfType.HARDWARE, config: PerfHwConfig.CPU_CYCLES, frequency: 1000 }),
+      (e: unknown) => e instanceof KernelError && /^E[A-Z]+$/.test(e.errnoName ?? ''),
+    );
+    return void t.skip(f.reason);
+  }
+  const links = attachPerfEvent(prog, { type: PerfType.HARDWARE, config: PerfHwConfig.CPU_CYCLES, frequency: 1000 });
+  const end = Date.now() + 150;
+  while (Date.now() < end) {
+    /* keep a CPU busy */
+  }
+  await waitFor(() => count() > 0n, 1000);
+  assert.ok(count() > 0n, `samples ${count()}`);
+  await closeLinks([links]);
+  assert.equal(links.closed, true);
 });
 
 test('kprobe / kretprobe / ksyscall', (t) => {

@@ -13,7 +13,7 @@ import { loadInsns } from '../load/program.js';
 import { attachBtfId } from '../load/kernel-btf.js';
 import { KernelMap } from '../maps/map.js';
 import { FsMagic, fsMagic } from '../sys/fs.js';
-import { perfEventOpen, PerfSwConfig, PerfType } from '../sys/perf.js';
+import { perfEventOpen, PerfHwConfig, PerfSwConfig, PerfType } from '../sys/perf.js';
 import { PerfAttrFlag } from '../sys/attr.js';
 import { mapTypeName, progTypeName } from '../../isa/names.js';
 import { pmuType } from '../link/tracefs.js';
@@ -281,6 +281,19 @@ export function perfEvents(): Feature {
   });
 }
 
+/** Hardware perf events (HW_CPU_CYCLES sampling on CPU 0): absent in most VMs, which have no PMU. */
+export function hardwarePerfEvents(): Feature {
+  return cached('perf_hw', () => {
+    try {
+      const fd = perfEventOpen({ type: PerfType.HARDWARE, config: PerfHwConfig.CPU_CYCLES, sampleFreq: 1, flags: PerfAttrFlag.disabled, cpu: 0 });
+      fd.close();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: `no hardware perf counters: perf_event_open(HW_CPU_CYCLES) failed: ${(e as Error).message}` };
+    }
+  });
+}
+
 /** Tracepoints through tracefs (mounted when absent). */
 export function tracepoints(): Feature {
   return cached('tracepoints', () => {
@@ -331,6 +344,7 @@ export function probeAll(opts: { helpersFor?: number[] } = {}): {
     fentry: fentry(),
     lsm: lsm(),
     perf_event: perfEvents(),
+    perf_event_hw: hardwarePerfEvents(),
     tcx: tcx(),
     cgroup2: cgroupV2(),
     bpffs: bpffs(),

@@ -4,7 +4,6 @@
  * the event is enabled after. Closing the perf fd costs ~72 ms of kernel time: use `closeLinks` for many.
  */
 import { AttachType } from '../../isa/uapi.js';
-import { KernelError } from '../../errors.js';
 import type { KernelProgram } from '../load/program.js';
 import { bpfTry } from '../sys/bpf.js';
 import { kernelError } from '../sys/errno.js';
@@ -129,7 +128,6 @@ export function attachPerfEvent(prog: KernelProgram, o: PerfSamplingOptions = {}
     }
   } catch (e) {
     for (const l of links) void l.closeAsync();
-    if (e instanceof KernelError) throw e;
     throw e;
   }
   return new PerfEventLinks(links, what);

@@ -9,6 +9,19 @@ import { sys } from './ffi.js';
 
 /** `perf_type_id`. */
 export const PerfType = { HARDWARE: 0, SOFTWARE: 1, TRACEPOINT: 2, HW_CACHE: 3, RAW: 4, BREAKPOINT: 5 } as const;
+/** `perf_hw_id`. */
+export const PerfHwConfig = {
+  CPU_CYCLES: 0,
+  INSTRUCTIONS: 1,
+  CACHE_REFERENCES: 2,
+  CACHE_MISSES: 3,
+  BRANCH_INSTRUCTIONS: 4,
+  BRANCH_MISSES: 5,
+  BUS_CYCLES: 6,
+  STALLED_CYCLES_FRONTEND: 7,
+  STALLED_CYCLES_BACKEND: 8,
+  REF_CPU_CYCLES: 9,
+} as const;
 /** `perf_sw_ids`. */
 export const PerfSwConfig = {
   CPU_CLOCK: 0,
