@@ -1,6 +1,6 @@
 /**
- * `bpfkit trace 'PROGRAM' | -e 'PROGRAM' | FILE.bt [-c CMD] [-p PID] [--dry-run] [--json]`: a bpftrace-compatible
- * tracer. Compiles the script to eBPF, attaches it and prints like bpftrace (Ctrl-C stops and prints the maps).
+ * `bpfkit trace 'PROGRAM' | -e 'PROGRAM' | FILE.bt [ARG...] [-c CMD] [-p PID] [--dry-run] [--json]`: a bpftrace-compatible
+ * tracer (ARGs are the positional parameters $1, $2...). Compiles the script to eBPF, attaches it and prints like bpftrace (Ctrl-C stops and prints the maps).
  * `--dry-run` prints the generated programs in LLVM assembly syntax instead of running.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,25 +24,27 @@ export function register(program: Command): void {
   program
     .command('trace')
     .description('run a bpftrace-compatible tracing script (compiled to eBPF without LLVM)')
-    .argument('[program]', 'the script text, or a .bt file')
+    .argument('[args...]', 'the script text or a .bt file (unless -e is given), then positional parameters ($1, $2...)')
     .option('-e <program>', 'the script text')
     .option('-c <cmd>', 'run this command and trace until it exits (cpid is its pid)')
     .option('-p <pid>', 'trace this process: uprobes in it only; stop when it exits')
     .option('--dry-run', 'print the generated eBPF (LLVM syntax) instead of running')
     .option('--json', 'JSON lines output')
-    .action(async (arg: string | undefined, opts: TraceOptions) => {
+    .action(async (args: string[], opts: TraceOptions) => {
       let src = opts.e;
       let file = 'stdin';
+      const params = [...args];
       if (src === undefined) {
+        const arg = params.shift();
         if (arg === undefined) throw new UsageError('trace: give a program (text, -e TEXT or a .bt file)');
         if (existsSync(arg) && !arg.includes('{')) {
           src = readFileSync(arg, 'utf8');
           file = arg;
         } else src = arg;
-      } else if (arg !== undefined) throw new UsageError('trace: give the program either as an argument or with -e, not both');
+      }
       const pid = opts.p !== undefined ? Number(opts.p) : undefined;
       if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) throw new UsageError(`trace: -p wants a process id, not "${opts.p}"`);
-      const compiled = compileScript(src, { file, hasChild: opts.c !== undefined });
+      const compiled = compileScript(src, { file, hasChild: opts.c !== undefined, params });
       if (opts.dryRun) {
         const out: string[] = [];
         for (const p of compiled.probes) {

@@ -20,7 +20,13 @@ export type Expr =
   | { kind: 'binop'; op: BinOp; left: Expr; right: Expr; loc: Loc }
   | { kind: 'unop'; op: '!' | '-' | '~'; expr: Expr; loc: Loc }
   | { kind: 'ternary'; cond: Expr; then: Expr; else: Expr; loc: Loc }
-  | { kind: 'field'; expr: Expr; field: string; loc: Loc }
+  | { kind: 'field'; expr: Expr; field: string; /** `->` (else `.`) */ arrow?: boolean; loc: Loc }
+  /** `$1`..`$N` (n >= 1) and `$#` (n = '#'). */
+  | { kind: 'positional'; n: number | '#'; loc: Loc }
+  /** `(type)expr`; `typeLoc` covers the parenthesised type. */
+  | { kind: 'cast'; type: TypeRef; expr: Expr; typeLoc: Loc; loc: Loc }
+  | { kind: 'index'; expr: Expr; index: Expr; loc: Loc }
+  | { kind: 'deref'; expr: Expr; loc: Loc }
   | { kind: 'incdec'; op: '++' | '--'; prefix: boolean; target: MapExpr | VarExpr; loc: Loc };
 
 export interface MapExpr {
@@ -35,7 +41,21 @@ export type VarExpr = Extract<Expr, { kind: 'var' }>;
 export type Stmt =
   | { kind: 'expr'; expr: Expr; loc: Loc }
   | { kind: 'assign'; target: MapExpr | VarExpr; op: AssignOp; value: Expr; loc: Loc }
-  | { kind: 'if'; cond: Expr; then: Stmt[]; else?: Stmt[]; loc: Loc };
+  | { kind: 'if'; cond: Expr; then: Stmt[]; else?: Stmt[]; loc: Loc }
+  | { kind: 'while'; cond: Expr; body: Stmt[]; loc: Loc }
+  | { kind: 'unroll'; count: Expr; body: Stmt[]; loc: Loc }
+  | { kind: 'jump'; what: 'break' | 'continue' | 'return'; loc: Loc };
+
+/** A type named in a cast: an integer type or a struct/union, with pointer depth. */
+export type TypeRef = ({ base: 'int'; bits: number; signed: boolean } | { base: 'record'; name: string } | { base: 'void' }) & { ptr: number; text: string };
+
+/** A `struct NAME { members }` (or union) definition in the script; members are C declarations as written. */
+export interface StructDef {
+  kind: 'struct' | 'union';
+  name: string;
+  members: { type: string; name: string; array: number[]; loc: Loc }[];
+  loc: Loc;
+}
 
 /** One probe spec as written (`tracepoint:syscalls:sys_enter_*`). */
 export interface ProbeSpec {
@@ -52,4 +72,5 @@ export interface Probe {
 
 export interface Script {
   probes: Probe[];
+  structs: StructDef[];
 }

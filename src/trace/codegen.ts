@@ -10,12 +10,13 @@ import type { InsnReference } from '../spec/program.js';
 import type { Expr, Loc, MapExpr, Stmt } from './ast.js';
 import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7 } from './emitter.js';
 import { traceError } from './errors.js';
-import type { CheckedProbe, PrintfInfo } from './semantic.js';
+import { positionalInt, type CheckedProbe, type PrintfInfo } from './semantic.js';
+import { ctypeSize, type CType } from './ctypes.js';
 import { STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
 import { taskOffsets, type TaskOffsets } from './task-offsets.js';
 
 /** Event kinds in the first u32 of a ring buffer record. */
-export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5 } as const;
+export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6 } as const;
 
 /** Reference names of the internal maps. */
 export const EVENTS_MAP = 'events';
@@ -51,6 +52,9 @@ const H = (name: string): number => {
 };
 
 const regOff = (reg: string) => fieldNamed(PT_REGS_LAYOUT, reg)!.offset;
+/** Types held in stack buffers rather than r0. */
+const isBuf = (t: Ty) => t.k === 'str' || t.k === 'inet';
+const isArgs = (x: Expr) => x.kind === 'builtin' && x.name === 'args';
 
 /** Generate the program of one checked probe. */
 export function generateProbe(cp: CheckedProbe, env: CodegenEnv): GeneratedProgram {
@@ -62,6 +66,10 @@ class Gen {
   private readonly e = new Emitter();
   private sp = 0;
   private readonly varSlots = new Map<string, number>();
+  /** Labels of the enclosing while loops (innermost last). */
+  private readonly loops: { top: number; end: number }[] = [];
+  /** The label before the program's `return 0`. */
+  private endLabel = -1;
 
   constructor(
     private readonly cp: CheckedProbe,
@@ -94,6 +102,7 @@ class Gen {
       this.zero(off, tySize(t));
     }
     const end = e.label();
+    this.endLabel = end;
     if (this.cp.probe.pred) {
       const m = this.sp;
       this.int(this.cp.probe.pred);
@@ -143,6 +152,32 @@ class Gen {
         e.bind(end);
         return;
       }
+      case 'while': {
+        const top = e.label();
+        const end = e.label();
+        e.bind(top);
+        const m = this.sp;
+        this.int(s.cond);
+        this.sp = m;
+        e.jmpImm(JmpOp.JEQ, R0, 0, end);
+        this.loops.push({ top, end });
+        this.stmts(s.body);
+        this.loops.pop();
+        e.ja(top);
+        e.bind(end);
+        return;
+      }
+      case 'unroll': {
+        const n = this.cp.unrollCounts.get(s)!;
+        for (let i = 0; i < n; i++) this.stmts(s.body);
+        return;
+      }
+      case 'jump': {
+        if (s.what === 'return') return e.ja(this.endLabel);
+        const l = this.loops[this.loops.length - 1];
+        if (!l) this.err(`${s.what} used outside of a loop`, s.loc);
+        return e.ja(s.what === 'break' ? l.end : l.top);
+      }
       case 'expr':
         return this.exprStmt(s.expr);
       case 'assign':
@@ -163,11 +198,39 @@ class Gen {
           const m = x.args[0] as MapExpr;
           if (!this.env.maps.has(m.name)) this.err(`Undefined map: @${m.name}`, m.loc);
           const kind = x.name === 'print' ? EventKind.PRINT : x.name === 'clear' ? EventKind.CLEAR : EventKind.ZERO;
+          if (x.args.length > 1) {
+            const num = (a: Expr | undefined, dflt: bigint) => (!a ? dflt : a.kind === 'int' ? a.value : a.kind === 'positional' ? positionalInt(this.cp.params, a.n) ?? 0n : dflt);
+            const buf = this.alloc(24, x.loc);
+            this.e.st(4, FP, buf, EventKind.PRINT_TOP);
+            this.e.st(4, FP, buf + 4, this.env.mapIndex(m.name));
+            this.e.movImm(R1, num(x.args[1], 0n));
+            this.e.stx(8, FP, buf + 8, R1);
+            this.e.movImm(R1, num(x.args[2], 1n));
+            this.e.stx(8, FP, buf + 16, R1);
+            return this.output(buf, 24);
+          }
           return this.event(kind, this.env.mapIndex(m.name), x.loc);
         }
         case 'delete': {
           const m = x.args[0] as MapExpr;
           const key = this.key(m, x.loc);
+          const info = this.env.maps.get(m.name)!;
+          if (info.kind === 'hist' || info.kind === 'lhist') {
+            // Every bucket of the key is its own element: delete them all in a bounded loop.
+            const buckets = info.kind === 'hist' ? 66 : 2 + Math.floor((info.lhist!.max - info.lhist!.min) / info.lhist!.step);
+            const slot = key + mapKeySize(info) - 8;
+            const loop = this.e.label();
+            this.e.st(8, FP, slot, 0);
+            this.e.bind(loop);
+            this.e.ldMap(R1, this.env.mapRef(m.name));
+            this.e.fpAddr(R2, key);
+            this.e.call(H('map_delete_elem'));
+            this.e.ldx(8, R1, FP, slot);
+            this.e.aluImm(AluOp.ADD, R1, 1);
+            this.e.stx(8, FP, slot, R1);
+            this.e.jmpImm(JmpOp.JLT, R1, buckets, loop);
+            return;
+          }
           this.e.ldMap(R1, this.env.mapRef(m.name));
           this.e.fpAddr(R2, key);
           this.e.call(H('map_delete_elem'));
@@ -176,7 +239,7 @@ class Gen {
       }
     }
     const t = this.ty(x);
-    if (t.k === 'str') this.str(x, this.alloc(STRLEN, x.loc));
+    if (isBuf(t)) this.str(x, this.alloc(tySize(t), x.loc));
     else this.int(x);
   }
 
@@ -206,7 +269,7 @@ class Gen {
     x.args.slice(1).forEach((a, i) => {
       const t = info.args[i]!;
       const m = this.sp;
-      if (t.k === 'str') this.str(a, off);
+      if (isBuf(t)) this.str(a, off);
       else {
         this.int(a);
         this.e.stx(8, FP, off, R0);
@@ -227,7 +290,7 @@ class Gen {
     for (const k of m.keys) {
       const t = this.ty(k);
       const mark = this.sp;
-      if (t.k === 'str') this.str(k, off);
+      if (isBuf(t)) this.str(k, off);
       else {
         this.int(k);
         this.e.stx(8, FP, off, R0);
@@ -259,10 +322,10 @@ class Gen {
     if (s.target.kind === 'var') {
       const slot = this.varSlots.get(s.target.name)!;
       const t = this.ty(s.target);
-      if (t.k === 'str') {
-        const tmp = this.alloc(STRLEN, s.loc);
+      if (isBuf(t)) {
+        const tmp = this.alloc(tySize(t), s.loc);
         this.str(v, tmp);
-        this.copy(slot, tmp, FP, STRLEN);
+        this.copy(slot, tmp, FP, tySize(t));
         return;
       }
       this.int(v);
@@ -280,7 +343,7 @@ class Gen {
     const t = info.value!;
     const key = this.key(m, s.loc);
     const val = this.alloc(tySize(t), s.loc);
-    if (t.k === 'str') this.str(v, val);
+    if (isBuf(t)) this.str(v, val);
     else {
       this.int(v);
       if (s.op !== '=') {
@@ -460,7 +523,26 @@ class Gen {
       case 'builtin':
         return this.builtin(x);
       case 'field':
-        return this.field(x);
+        if (isArgs(x.expr)) return this.field(x);
+        return this.readScalar(x);
+      case 'index':
+      case 'deref':
+        return this.readScalar(x);
+      case 'positional':
+        return e.movImm(R0, positionalInt(this.cp.params, x.n) ?? 0n);
+      case 'cast': {
+        // Like bpftrace (LLVM IntCast with the target's signedness): keep the low min(from, to) bits and extend
+        // them with the target type's signedness.
+        this.int(x.expr);
+        const t = x.type;
+        if (t.ptr || t.base !== 'int') return;
+        const from = this.ty(x.expr);
+        const n = Math.min(t.bits, from.k === 'int' && !from.ptr ? from.bits ?? 64 : 64);
+        if (n === 64) return;
+        if (n === 32 && !t.signed) return e.zext32(R0);
+        e.aluImm(AluOp.LSH, R0, 64 - n);
+        return e.aluImm(t.signed ? AluOp.ARSH : AluOp.RSH, R0, 64 - n);
+      }
       case 'unop':
         this.int(x.expr);
         if (x.op === '-') e.neg(R0);
@@ -506,6 +588,11 @@ class Gen {
         e.stx(8, FP, tmp, R0);
         this.int(x.right);
         e.mov(R1, R0);
+        const res = this.ty(x);
+        if (res.k === 'int' && res.to && lt.k === 'int' && lt.to) {
+          const size = ctypeSize(lt.to) || 1;
+          if (size !== 1) e.aluImm(AluOp.MUL, R1, size);
+        }
         e.ldx(8, R0, FP, tmp);
         const signed = lt.k === 'int' && rt.k === 'int' && lt.signed && rt.signed;
         return this.binop(x.op, signed, x.loc);
@@ -531,6 +618,12 @@ class Gen {
         if (!x.prefix) e.aluImm(AluOp.ADD, R0, -delta);
         return;
       }
+      case 'call':
+        // ksym() and strftime() values are the address / timestamp; userspace formats them.
+        if (x.name === 'ksym') return this.int(x.args[0]!);
+        if (x.name === 'strftime') return this.int(x.args[1]!);
+        this.err(`cannot compute ${x.name}() as an integer`, x.loc);
+        break;
       default:
         this.err(`cannot compute ${x.kind} as an integer`, x.loc);
     }
@@ -668,10 +761,11 @@ class Gen {
     }
   }
 
-  /** Evaluate a string expression into the 64-byte stack buffer at `dst`. */
+  /** Evaluate a string (or other buffer: ntop's inet) expression into the zero-padded stack buffer at `dst`. */
   private str(x: Expr, dst: number): void {
     const e = this.e;
-    this.zero(dst, STRLEN);
+    const size = tySize(this.ty(x));
+    this.zero(dst, size);
     switch (x.kind) {
       case 'str':
         return this.literal(x.value, dst);
@@ -688,14 +782,14 @@ class Gen {
         }
         break;
       case 'var':
-        return this.copy(dst, this.varSlots.get(x.name)!, FP, STRLEN);
+        return this.copy(dst, this.varSlots.get(x.name)!, FP, size);
       case 'map': {
         const key = this.key(x, x.loc);
         const skip = e.label();
         this.lookup(x.name, key);
         e.jmpImm(JmpOp.JEQ, R0, 0, skip);
         e.mov(R7, R0);
-        this.copy(dst, 0, R7, STRLEN);
+        this.copy(dst, 0, R7, size);
         e.bind(skip);
         return;
       }
@@ -712,17 +806,45 @@ class Gen {
         return;
       }
       case 'call': {
+        if (x.name === 'ntop') return this.ntop(x, dst);
         if (x.name !== 'str') break;
         if (this.ty(x.args[0]!).k === 'str') return this.str(x.args[0]!, dst);
+        if (x.args[0]!.kind === 'positional') return this.str(x.args[0]!, dst);
         this.int(x.args[0]!);
         const lenArg = x.args[1];
-        const size = lenArg && lenArg.kind === 'int' ? Math.max(1, Math.min(Number(lenArg.value) + 1, STRLEN)) : STRLEN;
+        if (lenArg && lenArg.kind !== 'int') {
+          // str(p, n) with a run-time n: read min(max(n, 0), STRLEN - 1) bytes plus the NUL.
+          const ptr = this.alloc(8, x.loc);
+          e.stx(8, FP, ptr, R0);
+          this.int(lenArg);
+          const lo = e.label();
+          const ok = e.label();
+          e.jmpImm(JmpOp.JSLT, R0, 0, lo);
+          e.jmpImm(JmpOp.JSLT, R0, STRLEN, ok);
+          e.movImm(R0, STRLEN - 1);
+          e.ja(ok);
+          e.bind(lo);
+          e.movImm(R0, 0);
+          e.bind(ok);
+          e.mov(R2, R0);
+          e.aluImm(AluOp.ADD, R2, 1);
+          e.ldx(8, R3, FP, ptr);
+          e.fpAddr(R1, dst);
+          return e.call(H('probe_read_str'));
+        }
+        const n = lenArg && lenArg.kind === 'int' ? Math.max(1, Math.min(Number(lenArg.value) + 1, STRLEN)) : STRLEN;
         e.mov(R3, R0);
         e.fpAddr(R1, dst);
-        e.movImm(R2, size);
+        e.movImm(R2, n);
         return e.call(H('probe_read_str'));
       }
+      case 'positional':
+        return this.literal(x.n === '#' ? String(this.cp.params.length) : this.cp.params[x.n - 1] ?? '', dst);
+      case 'index':
+      case 'deref':
+        return this.readChars(x, dst);
       case 'field': {
+        if (!isArgs(x.expr)) return this.readChars(x, dst);
         const f = this.cp.tpFields!.get(x.field)!;
         if (f.kind === 'dataloc') {
           e.ldx(4, R3, R6, f.offset);
@@ -740,6 +862,140 @@ class Gen {
       }
     }
     this.err(`cannot compute ${x.kind} as a string`, x.loc);
+  }
+
+  /**
+   * r0 = the address of a value in memory (`p->f`, `r.f`, `a[i]`, `p[i]`, `*p`, a tracepoint array field);
+   * returns the C type found there and how to read it.
+   */
+  private place(x: Expr): { ct: CType; user?: boolean; bitShift?: number; bitSize?: number } {
+    const e = this.e;
+    switch (x.kind) {
+      case 'field': {
+        if (isArgs(x.expr)) {
+          const f = this.cp.tpFields!.get(x.field)!;
+          e.mov(R0, R6);
+          e.aluImm(AluOp.ADD, R0, f.offset);
+          const t = this.ty(x);
+          if (t.k !== 'mem') this.err('cannot take the address of this tracepoint field', x.loc);
+          return { ct: t.ct };
+        }
+        const bt = this.ty(x.expr);
+        let rec: CType | undefined;
+        let user: boolean | undefined;
+        if (bt.k === 'int') {
+          this.int(x.expr);
+          rec = bt.to;
+          user = bt.user;
+        } else {
+          const p = this.place(x.expr);
+          rec = p.ct;
+          user = p.user;
+        }
+        const f = rec?.c === 'record' ? rec.fields()?.get(x.field) : undefined;
+        if (!f) this.err(`no field ${x.field}`, x.loc);
+        if (f.offset) e.aluImm(AluOp.ADD, R0, f.offset);
+        return { ct: f.type, user, bitShift: f.bitShift, bitSize: f.bitSize };
+      }
+      case 'index': {
+        const bt = this.ty(x.expr);
+        let elem: CType | undefined;
+        let user: boolean | undefined;
+        if (bt.k === 'int') {
+          this.int(x.expr);
+          elem = bt.to;
+          user = bt.user;
+        } else {
+          const p = this.place(x.expr);
+          elem = p.ct.c === 'array' ? p.ct.elem : undefined;
+          user = p.user;
+        }
+        if (!elem) this.err('cannot index this value', x.loc);
+        const size = ctypeSize(elem);
+        if (x.index.kind === 'int') {
+          const off = Number(BigInt.asIntN(32, x.index.value * BigInt(size)));
+          if (off) e.aluImm(AluOp.ADD, R0, off);
+        } else {
+          const tmp = this.alloc(8, x.loc);
+          e.stx(8, FP, tmp, R0);
+          this.int(x.index);
+          if (size !== 1) e.aluImm(AluOp.MUL, R0, size);
+          e.ldx(8, R1, FP, tmp);
+          e.alu(AluOp.ADD, R0, R1);
+        }
+        return { ct: elem, user };
+      }
+      case 'deref': {
+        const bt = this.ty(x.expr);
+        this.int(x.expr);
+        if (bt.k !== 'int' || !bt.to) this.err('cannot dereference this value', x.loc);
+        return { ct: bt.to, user: bt.user };
+      }
+    }
+    this.err(`cannot take the address of a ${x.kind} expression`, x.loc);
+  }
+
+  /** `size` bytes from the address in r3 to fp+dst, with the user or kernel probe_read helper. */
+  private probeRead(dst: number, size: number, user: boolean | undefined): void {
+    this.e.fpAddr(R1, dst);
+    this.e.movImm(R2, size);
+    this.e.call(H(user ? 'probe_read_user' : 'probe_read_kernel'));
+  }
+
+  /** r0 = the integer (or pointer) in memory at a place expression, sign-extended when signed. */
+  private readScalar(x: Expr): void {
+    const e = this.e;
+    const tmp = this.alloc(8, x.loc);
+    const p = this.place(x);
+    const ct = p.ct;
+    if (ct.c !== 'int' && ct.c !== 'ptr') this.err(`cannot read a ${ct.c} as an integer`, x.loc);
+    const size = ct.c === 'int' ? ct.size : 8;
+    const signed = ct.c === 'int' && ct.signed;
+    e.st(8, FP, tmp, 0);
+    e.mov(R3, R0);
+    if (p.bitSize !== undefined) {
+      const shift = p.bitShift ?? 0;
+      this.probeRead(tmp, Math.min(8, Math.ceil((shift + p.bitSize) / 8)), p.user);
+      e.ldx(8, R0, FP, tmp);
+      if (64 - shift - p.bitSize) e.aluImm(AluOp.LSH, R0, 64 - shift - p.bitSize);
+      if (p.bitSize < 64) e.aluImm(signed ? AluOp.ARSH : AluOp.RSH, R0, 64 - p.bitSize);
+      return;
+    }
+    this.probeRead(tmp, size, p.user);
+    e.ldx(size, R0, FP, tmp);
+    if (signed && size < 8) {
+      e.aluImm(AluOp.LSH, R0, 64 - 8 * size);
+      e.aluImm(AluOp.ARSH, R0, 64 - 8 * size);
+    }
+  }
+
+  /** ntop(): [u64 family][16 address bytes] at `dst` (already zeroed). */
+  private ntop(x: Extract<Expr, { kind: 'call' }>, dst: number): void {
+    const e = this.e;
+    const addr = x.args[x.args.length - 1]!;
+    const t = this.ty(addr);
+    if (x.args.length === 2) {
+      this.int(x.args[0]!);
+      e.stx(8, FP, dst, R0);
+    }
+    if (t.k === 'int') {
+      if (x.args.length === 1) e.st(8, FP, dst, 2);
+      this.int(addr);
+      return e.stx(8, FP, dst + 8, R0);
+    }
+    const p = this.place(addr);
+    const size = ctypeSize(p.ct);
+    if (x.args.length === 1) e.st(8, FP, dst, size === 4 ? 2 : 10);
+    e.mov(R3, R0);
+    this.probeRead(dst + 8, size, p.user);
+  }
+
+  /** A char array in memory → the zero-padded string buffer at `dst` (at most STRLEN - 1 bytes). */
+  private readChars(x: Expr, dst: number): void {
+    const p = this.place(x);
+    if (p.ct.c !== 'array') this.err('not a char array', x.loc);
+    this.e.mov(R3, R0);
+    this.probeRead(dst, Math.min(ctypeSize(p.ct), STRLEN - 1), p.user);
   }
 
   private literal(s: string, dst: number): void {

@@ -9,6 +9,7 @@ import { EVENTS_MAP, GLOBALS_MAP, KSTACK_MAP, USTACK_MAP, generateProbe, type Ge
 import { traceError } from './errors.js';
 import { parseScript } from './parser.js';
 import { expandProbe, progTypeFor, type AttachPoint } from './probes.js';
+import { ctypeSize, layoutRecord, parseCType, type CType } from './ctypes.js';
 import { checkProbe, type CheckedProbe, type Globals, type PrintfInfo } from './semantic.js';
 import { tracepointFields, type TpField } from './tpformat.js';
 import { isPerCpu, mapKeySize, mapValueSize, type MapInfo } from './types.js';
@@ -44,6 +45,8 @@ export interface CompileOptions {
   file?: string;
   /** `-c CMD` is given (enables `cpid`). */
   hasChild?: boolean;
+  /** Positional parameters: `$1` is params[0] (missing ones read as 0 / ""). */
+  params?: string[];
   /** Tracepoint field lookup (default: tracefs). */
   tracepointFields?: (category: string, name: string) => TpField[] | undefined;
 }
@@ -55,11 +58,33 @@ export function compileScript(src: string, opts: CompileOptions = {}): CompiledS
   return compileAst(script, opts);
 }
 
+/** Lay out the script's struct/union definitions (members may use earlier ones and kernel types). */
+function defineRecords(script: Script, file: string): Map<string, CType> {
+  const records = new Map<string, CType>();
+  for (const d of script.structs) {
+    // Registered first so members can point to the struct itself (`struct node *next`).
+    const key = `${d.kind} ${d.name}`;
+    let real: CType | undefined;
+    const fwd: CType = { c: 'record', name: key, size: 0, fields: () => (real?.c === 'record' ? real.fields() : undefined) };
+    records.set(key, fwd);
+    const members = d.members.map((m) => {
+      let t = parseCType(m.type, records);
+      if (!t || t.c === 'void') throw traceError(`Unknown type '${m.type}' of member ${m.name} in ${d.kind} ${d.name}`, m.loc, file);
+      for (const n of [...m.array].reverse()) t = { c: 'array', elem: t, n };
+      return { name: m.name, type: t };
+    });
+    real = layoutRecord(d.kind, d.name, members);
+    fwd.size = ctypeSize(real);
+    records.set(key, real);
+  }
+  return records;
+}
+
 /** Compile an already parsed script. */
 export function compileAst(script: Script, opts: CompileOptions = {}): CompiledScript {
   const file = opts.file ?? 'stdin';
   const fieldsOf = opts.tracepointFields ?? tracepointFields;
-  const g: Globals = { maps: new Map(), file, hasChild: opts.hasChild ?? false };
+  const g: Globals = { maps: new Map(), file, hasChild: opts.hasChild ?? false, params: opts.params ?? [], records: defineRecords(script, file) };
   const units: { probe: Script['probes'][number]; ap: AttachPoint; fields?: TpField[] }[] = [];
   for (const probe of script.probes) {
     for (const spec of probe.specs) {

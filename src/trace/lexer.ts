@@ -155,6 +155,10 @@ export class Lexer {
       }
       return { kind: 'str', text: out, loc: this.loc(start, line, ls) };
     }
+    if (c === '$' && s[this.pos + 1] === '#') {
+      this.pos += 2;
+      return { kind: 'var', text: '#', loc: this.loc(start, line, ls) };
+    }
     if (c === '$' || c === '@') {
       this.pos++;
       const m = /^[A-Za-z_0-9]*/.exec(s.slice(this.pos))!;

@@ -3,6 +3,8 @@
  * log2 and linear histograms with `@` bars, `count N, average N, total N` stats, and the blank lines
  * bpftrace puts after each kind of map. Per-CPU values are combined here (sum, or min/max with "set" flags).
  */
+import { strftime } from './strftime.js';
+import { kernelSymbolName } from './symbols.js';
 import { STRLEN, tySize, type MapInfo, type Ty } from './types.js';
 
 /** One raw map entry: key bytes, and one value per CPU (a single one for ordinary maps). */
@@ -22,11 +24,54 @@ const cstr = (b: Uint8Array, off: number, len: number) => {
   return Buffer.from(s.subarray(0, z < 0 ? s.length : z)).toString('latin1');
 };
 
-function valueStr(t: Ty, b: Uint8Array, off: number, stacks: StackResolver): string {
+/** ntop() text: dotted IPv4, or IPv6 like glibc's inet_ntop (longest zero run as ::, embedded IPv4 tails). */
+export function inetText(family: number, a: Uint8Array): string {
+  if (family === 2) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
+  if (family !== 10) return '';
+  const w = Array.from({ length: 8 }, (_, i) => (a[2 * i]! << 8) | a[2 * i + 1]!);
+  let best = { base: -1, len: 0 };
+  let cur = { base: -1, len: 0 };
+  for (let i = 0; i < 8; i++) {
+    if (w[i] === 0) {
+      if (cur.base < 0) cur = { base: i, len: 1 };
+      else cur.len++;
+      if (cur.len > best.len) best = { ...cur };
+    } else cur = { base: -1, len: 0 };
+  }
+  if (best.len < 2) best = { base: -1, len: 0 };
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (best.base >= 0 && i >= best.base && i < best.base + best.len) {
+      if (i === best.base) out += ':';
+      continue;
+    }
+    if (i) out += ':';
+    if (i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && w[5] === 0xffff))) {
+      out += `${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
+      break;
+    }
+    out += w[i]!.toString(16);
+  }
+  if (best.base >= 0 && best.base + best.len === 8) out += ':';
+  return out;
+}
+
+/** Nanoseconds to add to a CLOCK_MONOTONIC time (bpf_ktime_get_ns) to get wall-clock time. */
+let wallOffset: bigint | undefined;
+function wallClock(ns: bigint): Date {
+  wallOffset ??= BigInt(Date.now()) * 1000000n - process.hrtime.bigint();
+  return new Date(Number((ns + wallOffset) / 1000000n));
+}
+
+/** A value of type `t` stored at `off` as text (strings, stacks, ntop/ksym/strftime results, integers). */
+export function valueStr(t: Ty, b: Uint8Array, off: number, stacks: StackResolver): string {
   if (t.k === 'str') return cstr(b, off, STRLEN);
+  if (t.k === 'inet') return inetText(Number(u64(b, off)), b.subarray(off + 8, off + 24));
+  if (t.k === 'ksym') return kernelSymbolName(u64(b, off));
+  if (t.k === 'time') return strftime(t.fmt, wallClock(u64(b, off)));
   if (t.k === 'stack') return stacks(s64(b, off), t.user);
-  if (t.k === 'int' && t.ptr) return '0x' + u64(b, off).toString(16);
-  return (t.k === 'int' && !t.signed ? u64(b, off) : s64(b, off)).toString();
+  // bpftrace 0.17 prints pointers stored in maps as signed 64-bit integers.
+  return (t.k === 'int' && !t.signed && !t.ptr ? u64(b, off) : s64(b, off)).toString();
 }
 
 function keyStr(m: MapInfo, key: Uint8Array, stacks: StackResolver): string {
@@ -63,14 +108,15 @@ function lhistLabel(n: number): string {
   return `${n}`;
 }
 
-function barLine(header: string, count: bigint, max: bigint): string {
+function barLine(header: string, count: bigint, max: bigint, div = 1n): string {
   // bpftrace computes the bar in single-precision float: values.at(i) / (float)max_value * 52
   const width = Math.trunc(Math.fround(Math.fround(Math.fround(Number(count)) / Math.fround(Number(max))) * 52));
-  return `${header.padEnd(16)}${count.toString().padStart(8)} |${'@'.repeat(width).padEnd(52)}|\n`;
+  // print(@h, top, div) divides the printed counts, not the bars.
+  return `${header.padEnd(16)}${(count / div).toString().padStart(8)} |${'@'.repeat(width).padEnd(52)}|\n`;
 }
 
 /** A log2 histogram (bucket 0: negative, 1: zero, k+2: [2^k, 2^(k+1))). */
-export function histText(buckets: bigint[]): string {
+export function histText(buckets: bigint[], div = 1n): string {
   let min = -1;
   let max = -1;
   let top = 0n;
@@ -85,13 +131,13 @@ export function histText(buckets: bigint[]): string {
   let out = '';
   for (let i = min; i <= max; i++) {
     const h = i === 0 ? '(..., 0)' : i === 1 ? '[0]' : i === 2 ? '[1]' : `[${histLabel(i - 2)}, ${histLabel(i - 1)})`;
-    out += barLine(h, buckets[i] ?? 0n, top);
+    out += barLine(h, buckets[i] ?? 0n, top, div);
   }
   return out;
 }
 
 /** A linear histogram (bucket 0: below min, n+1: at or above max). */
-export function lhistText(buckets: bigint[], b: { min: number; max: number; step: number }): string {
+export function lhistText(buckets: bigint[], b: { min: number; max: number; step: number }, div = 1n): string {
   const n = Math.floor((b.max - b.min) / b.step);
   let top = 0n;
   let start = -1;
@@ -108,7 +154,7 @@ export function lhistText(buckets: bigint[], b: { min: number; max: number; step
   let out = '';
   for (let i = start; i <= end; i++) {
     const h = i === 0 ? `(..., ${lhistLabel(b.min)})` : i === n + 1 ? `[${lhistLabel(b.max)}, ...)` : `[${lhistLabel((i - 1) * b.step + b.min)}, ${lhistLabel(i * b.step + b.min)})`;
-    out += barLine(h, buckets[i] ?? 0n, top);
+    out += barLine(h, buckets[i] ?? 0n, top, div);
   }
   return out;
 }
@@ -144,8 +190,18 @@ function combine(m: MapInfo, values: Uint8Array[]): bigint | [bigint, bigint] | 
   }
 }
 
-/** The text bpftrace prints for map `m` with these entries (at exit, or for `print(@m)`). */
-export function formatMap(m: MapInfo, entries: RawEntry[], stacks: StackResolver): string {
+/** `print(@m, top, div)`: only the last `top` entries (0: all), integer values divided by `div`. */
+export interface PrintOptions {
+  top?: number;
+  div?: number;
+}
+
+const lastN = <T>(list: T[], top: number | undefined): T[] => (top && top < list.length ? list.slice(list.length - top) : list);
+
+/** The text bpftrace prints for map `m` with these entries (at exit, or for `print(@m)` / `print(@m, top, div)`). */
+export function formatMap(m: MapInfo, entries: RawEntry[], stacks: StackResolver, opts: PrintOptions = {}): string {
+  const div = BigInt(opts.div || 1);
+  const top = opts.top;
   if (m.kind === 'hist' || m.kind === 'lhist') {
     const keyLen = entries.length ? entries[0]!.key.length - 8 : 0;
     const groups = new Map<string, { key: Uint8Array; buckets: bigint[] }>();
@@ -160,9 +216,9 @@ export function formatMap(m: MapInfo, entries: RawEntry[], stacks: StackResolver
     const list = [...groups.values()].sort((a, b) => cmpBytes(a.key, b.key));
     const total = (g: { buckets: bigint[] }) => g.buckets.reduce((s, v) => s + (v ?? 0n), 0n);
     list.sort((a, b) => cmpBig(total(a), total(b)));
-    const elems = list.map((g) => {
+    const elems = lastN(list, top).map((g) => {
       const buckets = Array.from({ length: Math.max(g.buckets.length, 1) }, (_, i) => g.buckets[i] ?? 0n);
-      return `${keyStr(m, g.key, stacks)}: \n${m.kind === 'hist' ? histText(buckets) : lhistText(buckets, m.lhist!)}`;
+      return `${keyStr(m, g.key, stacks)}: \n${m.kind === 'hist' ? histText(buckets, div) : lhistText(buckets, m.lhist!, div)}`;
     });
     return elems.join('\n') + '\n';
   }
@@ -172,8 +228,9 @@ export function formatMap(m: MapInfo, entries: RawEntry[], stacks: StackResolver
       .sort((a, b) => cmpBytes(a.key, b.key))
       .map((x) => ({ ...x, avg: x.v[0] !== 0n ? x.v[1] / x.v[0] : 0n }));
     list.sort((a, b) => cmpBig(a.avg, b.avg));
-    const elems = list.map((x) => {
-      const val = m.kind === 'stats' ? `count ${x.v[0]}, average ${x.avg}, total ${x.v[1]}` : `${x.avg}`;
+    // bpftrace ignores top/div for stats() maps.
+    const elems = (m.kind === 'avg' ? lastN(list, top) : list).map((x) => {
+      const val = m.kind === 'stats' ? `count ${x.v[0]}, average ${x.avg}, total ${x.v[1]}` : `${x.avg / div}`;
       return `${keyStr(m, x.key, stacks)}: ${val}`;
     });
     return elems.join('\n') + '\n\n';
@@ -186,12 +243,13 @@ export function formatMap(m: MapInfo, entries: RawEntry[], stacks: StackResolver
       list.sort((a, b) => cmpBig(val(a.raw), val(b.raw)));
     } else list = sortByKey(m, list);
     const stack = t.k === 'stack';
-    const elems = list.map((x) => `${keyStr(m, x.key, stacks)}: ${valueStr(t, x.raw, 0, stacks)}`);
+    const shown = (x: { raw: Uint8Array }) => (t.k === 'int' && div !== 1n ? ((t.signed || t.ptr ? s64(x.raw) : u64(x.raw)) / div).toString() : valueStr(t, x.raw, 0, stacks));
+    const elems = lastN(list, top).map((x) => `${keyStr(m, x.key, stacks)}: ${shown(x)}`);
     return elems.join(stack ? '' : '\n') + '\n';
   }
   const list = entries.map((e) => ({ key: e.key, v: combine(m, e.values) })).filter((x) => x.v !== undefined) as { key: Uint8Array; v: bigint }[];
   list.sort((a, b) => cmpBig(a.v, b.v));
-  return list.map((x) => `${keyStr(m, x.key, stacks)}: ${x.v}`).join('\n') + '\n';
+  return lastN(list, top).map((x) => `${keyStr(m, x.key, stacks)}: ${x.v / div}`).join('\n') + '\n';
 }
 
 /** bpftrace's sort_by_key: stable sorts by each key argument, last first (ints as unsigned, strings by bytes). */

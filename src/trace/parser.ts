@@ -1,5 +1,5 @@
 /** Parser: bpftrace source text → `Script` syntax tree. Every error is a one-line TraceSyntaxError. */
-import type { AssignOp, BinOp, Expr, Loc, MapExpr, Probe, ProbeSpec, Script, Stmt, VarExpr } from './ast.js';
+import type { AssignOp, BinOp, Expr, Loc, MapExpr, Probe, ProbeSpec, Script, Stmt, StructDef, TypeRef, VarExpr } from './ast.js';
 import { span, traceError, unsupported } from './errors.js';
 import { Lexer, type Token } from './lexer.js';
 
@@ -7,6 +7,7 @@ import { Lexer, type Token } from './lexer.js';
 const LEVELS: BinOp[][] = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], ['<', '<=', '>', '>='], ['<<', '>>'], ['+', '-'], ['*', '/', '%']];
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 const CAST_TYPES = /^(u?int(8|16|32|64)|char|short|int|long|unsigned|signed|struct|union|enum|void|bool)$/;
+const INT_TYPE = /^(u?)int(8|16|32|64)$/;
 
 /** Parse a bpftrace script. `file` names the source in error messages (default `stdin`). */
 export function parseScript(src: string, file = 'stdin'): Script {
@@ -53,16 +54,67 @@ class Parser {
 
   script(): Script {
     const probes: Probe[] = [];
-    while (!this.lx.atEnd()) probes.push(this.probe());
+    const structs: StructDef[] = [];
+    while (!this.lx.atEnd()) {
+      const m = this.lx.mark();
+      const t = this.lx.probeSpec();
+      if (/^(struct|union)$/.test(t.text)) {
+        structs.push(this.structDef(t.text as 'struct' | 'union', t.loc));
+        continue;
+      }
+      if (t.text === 'enum') throw unsupported('enum definitions', t.loc, this.file);
+      this.lx.reset(m);
+      probes.push(this.probe());
+    }
     if (!probes.length) this.err('No probes to attach', { line: 1, col: 1, endCol: 1 });
-    return { probes };
+    return { probes, structs };
+  }
+
+  /** `struct NAME { TYPE NAME[N]...; ... };` after the `struct`/`union` keyword. */
+  private structDef(kind: 'struct' | 'union', at: Loc): StructDef {
+    const name = this.take();
+    if (name.kind !== 'ident') this.err(`syntax error, unexpected ${describe(name)}, expecting struct name`, name.loc);
+    this.expect('{');
+    const members: StructDef['members'] = [];
+    while (!this.accept('}')) {
+      // Type words, then stars, then the member name (the last identifier), then [N]s.
+      const words: string[] = [];
+      let stars = '';
+      let first: Loc | undefined;
+      for (;;) {
+        const t = this.peek();
+        if (t.kind === 'ident') {
+          words.push(this.take().text);
+          first ??= t.loc;
+        } else if (t.kind === 'punct' && t.text === '*') {
+          this.take();
+          stars += '*';
+        } else break;
+      }
+      if (words.length < 2) {
+        const t = this.peek();
+        this.err(`syntax error, unexpected ${describe(t)}, expecting a member declaration (type name;)`, t.loc);
+      }
+      const mname = words.pop()!;
+      const array: number[] = [];
+      while (this.accept('[')) {
+        const n = this.take();
+        if (n.kind !== 'int') this.err(`syntax error, unexpected ${describe(n)}, expecting array size`, n.loc);
+        array.push(Number(n.value));
+        this.expect(']');
+      }
+      this.expect(';');
+      members.push({ type: words.join(' ') + (stars ? ' ' + stars : ''), name: mname, array, loc: first! });
+    }
+    if (this.lx.peekChar() === ';') this.lx.next();
+    return { kind, name: name.text, members, loc: span(at, name.loc) };
   }
 
   private probe(): Probe {
     const specs: ProbeSpec[] = [];
     for (;;) {
       const t = this.lx.probeSpec();
-      if (/^(struct|union|enum)$/.test(t.text)) throw unsupported('struct/union/enum definitions', t.loc, this.file);
+      if (/^(struct|union|enum)$/.test(t.text)) throw unsupported('struct/union/enum definitions after a probe spec', t.loc, this.file);
       specs.push({ text: t.text, loc: t.loc });
       if (this.lx.peekChar() !== ',') break;
       this.lx.next();
@@ -90,7 +142,7 @@ class Parser {
       if (this.accept(';')) continue;
       const s = this.stmt();
       out.push(s);
-      if (s.kind === 'if') continue;
+      if (s.kind === 'if' || s.kind === 'while' || s.kind === 'unroll') continue;
       if (this.accept(';')) continue;
       if (this.isPunct('}')) continue;
       const t = this.peek();
@@ -119,7 +171,28 @@ class Parser {
         }
         return { kind: 'if', cond, then, else: els, loc: t.loc };
       }
-      if (['unroll', 'while', 'for', 'return', 'break', 'continue'].includes(t.text)) throw unsupported(`"${t.text}"`, t.loc, this.file);
+      if (t.text === 'while') {
+        this.take();
+        this.expect('(');
+        const cond = this.withoutPred(() => this.expr());
+        this.expect(')');
+        return { kind: 'while', cond, body: this.block(), loc: t.loc };
+      }
+      if (t.text === 'unroll') {
+        this.take();
+        this.expect('(');
+        const n = this.peek();
+        let count: Expr;
+        if (n.kind === 'int' || (n.kind === 'punct' && n.text === '-') || (n.kind === 'var' && /^([0-9]+|#)$/.test(n.text))) count = this.unary();
+        else this.err(`syntax error, unexpected ${describe(n)}, expecting $# or - or positional parameter or integer`, span(t.loc, n.loc));
+        const close = this.expect(')');
+        return { kind: 'unroll', count, body: this.block(), loc: span(t.loc, close.loc) };
+      }
+      if (t.text === 'break' || t.text === 'continue' || t.text === 'return') {
+        this.take();
+        return { kind: 'jump', what: t.text, loc: t.loc };
+      }
+      if (t.text === 'for') throw unsupported('"for"', t.loc, this.file);
     }
     const e = this.expr();
     const op = this.peek();
@@ -170,10 +243,30 @@ class Parser {
         if (e.kind !== 'map' && e.kind !== 'var') this.err(`syntax error, ${t.text} needs a map or a variable`, e.loc);
         return { kind: 'incdec', op: t.text, prefix: true, target: e, loc: span(t.loc, e.loc) };
       }
-      if (t.text === '*' || t.text === '&') {
+      if (t.text === '*') {
         this.take();
         const e = this.unary();
-        throw unsupported(t.text === '*' ? 'Pointer dereference' : 'Address-of (&)', span(t.loc, e.loc), this.file);
+        return { kind: 'deref', expr: e, loc: span(t.loc, e.loc) };
+      }
+      if (t.text === '&') {
+        this.take();
+        const e = this.unary();
+        throw unsupported('Address-of (&)', span(t.loc, e.loc), this.file);
+      }
+      if (t.text === '(') {
+        // A cast: `(type)` followed by a unary expression.
+        const m = this.lx.mark();
+        this.take();
+        const n = this.peek();
+        if (n.kind === 'ident' && CAST_TYPES.test(n.text)) {
+          const type = this.typeRef();
+          const close = this.expect(')');
+          const typeLoc = span(t.loc, close.loc);
+          const e = this.unary();
+          return { kind: 'cast', type, expr: e, typeLoc, loc: span(typeLoc, e.loc) };
+        }
+        this.lx.reset(m);
+        this.la = t;
       }
     }
     return this.postfix(this.primary());
@@ -187,15 +280,39 @@ class Parser {
         this.take();
         const f = this.take();
         if (f.kind !== 'ident') this.err(`syntax error, unexpected ${describe(f)}, expecting field name`, f.loc);
-        e = { kind: 'field', expr: e, field: f.text, loc: span(e.loc, f.loc) };
+        e = { kind: 'field', expr: e, field: f.text, arrow: t.text === '->', loc: span(e.loc, f.loc) };
       } else if (t.text === '++' || t.text === '--') {
         if (e.kind !== 'map' && e.kind !== 'var') return e;
         this.take();
         e = { kind: 'incdec', op: t.text, prefix: false, target: e, loc: span(e.loc, t.loc) };
       } else if (t.text === '[') {
-        throw unsupported('Array/pointer indexing', t.loc, this.file);
+        if (e.kind === 'map') return e;
+        this.take();
+        const index = this.withoutPred(() => this.expr());
+        const close = this.expect(']');
+        e = { kind: 'index', expr: e, index, loc: span(e.loc, close.loc) };
       } else return e;
     }
+  }
+
+  /** A cast's type after `(`: `uint8`, `struct foo *`, `union u`. C spellings (`int`, `char`) are errors, like bpftrace. */
+  private typeRef(): TypeRef {
+    const w = this.take();
+    let ref: TypeRef;
+    let loc = w.loc;
+    const im = INT_TYPE.exec(w.text);
+    if (im) ref = { base: 'int', bits: Number(im[2]), signed: !im[1], ptr: 0, text: w.text };
+    else if (w.text === 'struct' || w.text === 'union') {
+      const n = this.take();
+      if (n.kind !== 'ident') this.err(`syntax error, unexpected ${describe(n)}, expecting struct name`, n.loc);
+      ref = { base: 'record', name: `${w.text} ${n.text}`, ptr: 0, text: `${w.text} ${n.text}` };
+      loc = span(w.loc, n.loc);
+    } else this.err(`Unknown struct/union: '${w.text}'`, { ...loc, col: loc.col - 1, endCol: loc.endCol + 1 });
+    while (this.accept('*')) {
+      ref.ptr++;
+      ref.text += ref.ptr === 1 ? ' *' : '*';
+    }
+    return ref;
   }
 
   private withoutPred<T>(f: () => T): T {
@@ -216,7 +333,11 @@ class Parser {
       case 'str':
         return { kind: 'str', value: t.text, loc: t.loc };
       case 'var':
-        if (/^[0-9]+$/.test(t.text)) throw unsupported('Positional parameters ($1...)', t.loc, this.file);
+        if (t.text === '#') return { kind: 'positional', n: '#', loc: t.loc };
+        if (/^[0-9]+$/.test(t.text)) {
+          if (Number(t.text) < 1) this.err('param $0 is out of range', t.loc);
+          return { kind: 'positional', n: Number(t.text), loc: t.loc };
+        }
         return { kind: 'var', name: t.text, loc: t.loc };
       case 'map': {
         const keys: Expr[] = [];
@@ -248,8 +369,6 @@ class Parser {
       }
       case 'punct':
         if (t.text === '(') {
-          const n = this.peek();
-          if (n.kind === 'ident' && CAST_TYPES.test(n.text)) throw unsupported('Casts', span(t.loc, n.loc), this.file);
           const e = this.withoutPred(() => this.expr());
           this.expect(')');
           return e;

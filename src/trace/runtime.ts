@@ -19,10 +19,10 @@ import { closeLinks, type Link } from '../kernel/link/link.js';
 import { RingBuffer } from '../kernel/ringbuf/reader.js';
 import { EVENTS_MAP, EventKind, GLOBALS_MAP, GLOBAL_CPID, GLOBAL_START, KSTACK_MAP, USTACK_MAP } from './codegen.js';
 import type { CompiledProbe, CompiledScript } from './compile.js';
-import { formatMap, mapJson, type RawEntry, type StackResolver } from './output.js';
+import { formatMap, mapJson, valueStr, type PrintOptions, type RawEntry, type StackResolver } from './output.js';
 import { formatPrintf } from './printf-format.js';
 import { stackText } from './symbols.js';
-import { STRLEN, tySize, type MapInfo } from './types.js';
+import { STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
 
 /** How to run a script. */
 export interface RunOptions {
@@ -139,12 +139,12 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
       }
       return out;
     };
-    const printMap = (i: number, when: 'print' | 'exit' = 'print') => {
+    const printMap = (i: number, when: 'print' | 'exit' = 'print', top?: PrintOptions) => {
       const info = c.maps[i]!;
       const entries = readEntries(`m${i}`);
       if (o.mapSink) return o.mapSink(info, entries, stackFrames, when);
       if (json) o.write(JSON.stringify({ type: 'map', data: mapJson(info, entries, stacks) }, (_, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n');
-      else o.write(formatMap(info, entries, stacks));
+      else o.write(formatMap(info, entries, stacks, top));
     };
     const clearMap = (i: number, zero: boolean) => {
       const m = maps.get(`m${i}`)!;
@@ -163,7 +163,7 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
           const info = c.printfs[id]!;
           let off = 8;
           const args = info.args.map((t) => {
-            const v = t.k === 'str' ? cstr(b, off) : b.readBigUInt64LE(off);
+            const v = t.k === 'str' ? cstr(b, off) : isStringLike(t) ? valueStr(t, b, off, stacks) : b.readBigUInt64LE(off);
             off += tySize(t);
             return v;
           });
@@ -177,6 +177,8 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
           return;
         case EventKind.PRINT:
           return printMap(id);
+        case EventKind.PRINT_TOP:
+          return printMap(id, 'print', { top: Number(b.readBigUInt64LE(8)), div: Number(b.readBigUInt64LE(16)) });
         case EventKind.CLEAR:
         case EventKind.ZERO:
           return clearMap(id, kind === EventKind.ZERO);

@@ -8,7 +8,9 @@ import { traceError, unsupported } from './errors.js';
 import { isStringConv, parseFormat, type FormatPart } from './printf-format.js';
 import type { AttachPoint } from './probes.js';
 import type { TpField } from './tpformat.js';
-import { AGGS, INT, STR, UINT, VOID, sameTy, tyName, type AggKind, type MapInfo, type Ty } from './types.js';
+import { AGGS, INT, STR, UINT, VOID, isStringLike, sameTy, tyName, type AggKind, type MapInfo, type Ty } from './types.js';
+import { ctypeName, ctypeSize, isCharArray, parseCType, taskStruct, type CType } from './ctypes.js';
+import { checkStrftime } from './strftime.js';
 
 /** Integer builtins and whether they are signed. */
 const INT_BUILTINS: Record<string, boolean> = {
@@ -17,8 +19,8 @@ const INT_BUILTINS: Record<string, boolean> = {
 };
 const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_', 'uaddr', 'cat']);
 const UNSUPPORTED_FUNCS = new Set([
-  'buf', 'cat', 'cgroup_path', 'cgroupid', 'join', 'kaddr', 'kptr', 'ksym', 'macaddr', 'ntop', 'override', 'path', 'pton', 'reg',
-  'signal', 'sizeof', 'skboutput', 'strerror', 'strftime', 'strncmp', 'system', 'time', 'uaddr', 'uptr', 'usym', 'kstack', 'ustack',
+  'buf', 'cat', 'cgroup_path', 'cgroupid', 'join', 'kaddr', 'kptr', 'macaddr', 'override', 'path', 'pton', 'reg',
+  'signal', 'sizeof', 'skboutput', 'strerror', 'strncmp', 'system', 'time', 'uaddr', 'uptr', 'kstack', 'ustack',
   'offsetof', 'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
 ]);
 
@@ -34,6 +36,37 @@ export interface Globals {
   file: string;
   /** Whether `-c CMD` was given (`cpid` is valid). */
   hasChild: boolean;
+  /** Positional parameters (`$1` is params[0]). */
+  params: string[];
+  /** Script-defined structs/unions by `struct NAME`. */
+  records: Map<string, CType>;
+}
+
+/** The integer value of positional parameter `n`: 0 when missing; undefined when not a number. */
+export function positionalInt(params: string[], n: number | '#'): bigint | undefined {
+  if (n === '#') return BigInt(params.length);
+  const v = params[n - 1];
+  if (v === undefined || v === '') return 0n;
+  const m = /^(-?)(0[xX][0-9a-fA-F]+|[0-9]+)$/.exec(v);
+  if (!m) return undefined;
+  const x = BigInt(m[2]!);
+  return BigInt.asIntN(64, m[1] ? -x : x);
+}
+
+/** The ctype → value type of reading something of type `ct` (int, pointer, string for char arrays, else memory). */
+export function valueTyOf(ct: CType, user: boolean | undefined): Ty | string {
+  switch (ct.c) {
+    case 'int':
+      return ct.size === 8 ? (ct.signed ? INT : UINT) : { k: 'int', signed: ct.signed, bits: ct.size * 8 };
+    case 'ptr':
+      return { k: 'int', signed: false, ptr: true, to: ct.to, user };
+    case 'array':
+      return isCharArray(ct) ? STR : { k: 'mem', ct, user };
+    case 'record':
+      return { k: 'mem', ct, user };
+    case 'void':
+      return `values of type '${ctypeName(ct)}' cannot be read`;
+  }
 }
 
 /** The result of checking one probe for one attach point. */
@@ -44,6 +77,8 @@ export interface CheckedProbe {
   vars: Map<string, Ty>;
   tpFields?: Map<string, TpField>;
   printfs: Map<Expr, PrintfInfo>;
+  unrollCounts: Map<Stmt, number>;
+  params: string[];
 }
 
 /**
@@ -59,6 +94,8 @@ export function checkProbe(probe: Probe, ap: AttachPoint, g: Globals, tpFields: 
     vars: c.vars,
     tpFields: c.fields,
     printfs: c.printfs,
+    unrollCounts: c.unrollCounts,
+    params: g.params,
   };
   if (probe.pred) {
     const t = c.expr(probe.pred);
@@ -72,7 +109,9 @@ class Checker {
   readonly types = new Map<Expr, Ty>();
   readonly vars = new Map<string, Ty>();
   readonly printfs = new Map<Expr, PrintfInfo>();
+  readonly unrollCounts = new Map<Stmt, number>();
   readonly fields?: Map<string, TpField>;
+  private loops = 0;
 
   constructor(
     private readonly g: Globals,
@@ -100,6 +139,30 @@ class Checker {
         if (s.else) this.stmts(s.else);
         return;
       }
+      case 'while': {
+        const t = this.expr(s.cond);
+        if (t.k !== 'int') throw this.err(`Invalid condition in while(): ${tyName(t)}`, s.cond.loc);
+        this.loops++;
+        this.stmts(s.body);
+        this.loops--;
+        return;
+      }
+      case 'unroll': {
+        const c = s.count;
+        const n = c.kind === 'int' ? c.value : c.kind === 'positional' ? positionalInt(this.g.params, c.n) : undefined;
+        if (n === undefined) throw this.err('unroll count must be an integer', c.loc);
+        if (n > 100n) throw this.err('unroll maximum value is 100', s.loc);
+        if (n < 1n) throw this.err('unroll minimum value is 1', s.loc);
+        this.unrollCounts.set(s, Number(n));
+        const saved = this.loops;
+        this.loops = 0;
+        this.stmts(s.body);
+        this.loops = saved;
+        return;
+      }
+      case 'jump':
+        if (s.what !== 'return' && !this.loops) throw this.err(`${s.what} used outside of a loop`, s.loc);
+        return;
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'call' && AGGS.includes(e.name as AggKind)) throw this.err(`${e.name}() should be directly assigned to a map`, e.loc);
@@ -116,6 +179,7 @@ class Checker {
     if (s.target.kind === 'var') {
       const t = this.expr(v);
       if (t.k === 'void') throw this.err(`Value '${describeExpr(v)}' cannot be assigned to a scratch variable.`, v.loc);
+      if (t.k === 'mem') throw unsupported(`Storing a ${tyName(t)} value in a variable`, v.loc, this.g.file);
       const prev = this.vars.get(s.target.name);
       if (s.op !== '=') {
         if (!prev) throw this.err(`Undefined or undeclared variable: $${s.target.name}`, s.target.loc);
@@ -141,6 +205,7 @@ class Checker {
     }
     const t = this.expr(v);
     if (t.k === 'void') throw this.err(`Value '${describeExpr(v)}' cannot be assigned to a map.`, v.loc);
+    if (t.k === 'mem') throw unsupported(`Storing a ${tyName(t)} value in a map`, v.loc, this.g.file);
     if (s.op !== '=' && t.k !== 'int') throw this.err(`The ${s.op} operator needs integer operands`, s.loc);
     this.defineMap(m, keys, 'value', t);
     this.types.set(m, t);
@@ -149,6 +214,7 @@ class Checker {
   private keyExpr(k: Expr): Ty {
     const t = this.expr(k);
     if (t.k === 'void') throw this.err('Map keys must have a value', k.loc);
+    if (t.k === 'mem') throw unsupported(`Map keys of type ${tyName(t)}`, k.loc, this.g.file);
     return t;
   }
 
@@ -249,12 +315,14 @@ class Checker {
           throw this.err(`Type mismatch for '${e.op}': comparing '${tyName(l)}' with '${tyName(r)}'`, e.loc);
         }
         if (['==', '!=', '<', '<=', '>', '>=', '&&', '||'].includes(e.op)) return INT;
+        // C pointer arithmetic: `p + n` / `p - n` move by n elements.
+        if ((e.op === '+' || e.op === '-') && l.to && !r.ptr) return { k: 'int', signed: false, ptr: true, to: l.to, user: l.user };
         return l.signed && r.signed ? INT : UINT;
       }
       case 'unop': {
         const t = this.expr(e.expr);
         if (t.k !== 'int') throw this.err(`Invalid type for unary operator '${e.op}': ${tyName(t)}`, e.loc);
-        return e.op === '!' ? INT : e.op === '-' ? INT : t;
+        return e.op === '!' ? INT : e.op === '-' ? INT : t.signed ? INT : UINT;
       }
       case 'ternary': {
         this.needInt(e.cond, 'Ternary condition');
@@ -265,6 +333,20 @@ class Checker {
       }
       case 'field':
         return this.field(e);
+      case 'positional': {
+        const v = positionalInt(this.g.params, e.n);
+        if (v === undefined) throw this.err(`$${e.n} used numerically but given ${JSON.stringify(this.g.params[(e.n as number) - 1])}. Try using str($${e.n}).`, e.loc);
+        return INT;
+      }
+      case 'cast':
+        return this.cast(e);
+      case 'index':
+        return this.index(e);
+      case 'deref': {
+        const t = this.expr(e.expr);
+        if (t.k !== 'int' || !t.to) throw this.err(`Can not dereference type '${bpftraceTyName(t)}'`, e.loc);
+        return this.read(t.to, t.user, e.loc);
+      }
       case 'incdec': {
         if (e.target.kind === 'var') {
           const t = this.vars.get(e.target.name);
@@ -298,6 +380,10 @@ class Checker {
     };
     if (n === 'cpid' && !this.g.hasChild) throw this.err('cpid cannot be used without child command', e.loc);
     if (n === 'retval') probeOnly(kind === 'uretprobe' || kind === 'kretprobe', "'kretprobe' and 'uretprobe'");
+    if (n === 'curtask') {
+      const ts = taskStruct();
+      return ts ? { k: 'int', signed: false, ptr: true, to: ts } : UINT;
+    }
     if (n in INT_BUILTINS) return INT_BUILTINS[n] ? INT : UINT;
     const am = /^arg([0-9]+)$/.exec(n);
     if (am) {
@@ -316,18 +402,89 @@ class Checker {
     throw this.err(`Unknown identifier: '${n}'`, e.loc);
   }
 
+  /** The value type of reading a `ct` in memory (errors for void). */
+  private read(ct: CType, user: boolean | undefined, loc: Loc): Ty {
+    const t = valueTyOf(ct, user);
+    if (typeof t === 'string') throw unsupported(`Reading ${t.replace(/ cannot be read$/, '')}`, loc, this.g.file);
+    return t;
+  }
+
+  private cast(e: Extract<Expr, { kind: 'cast' }>): Ty {
+    const from = this.expr(e.expr);
+    const tr = e.type;
+    if (from.k !== 'int') throw this.err(`Casts are not supported for type: "${tyName(from)}"`, e.typeLoc);
+    if (tr.ptr === 0) {
+      if (tr.base === 'record') throw unsupported(`Casts to ${tr.text} (not a pointer)`, e.typeLoc, this.g.file);
+      if (tr.base !== 'int') throw this.err(`Cannot cast to "${tr.text}"`, e.typeLoc);
+      return { k: 'int', signed: tr.signed, bits: tr.bits };
+    }
+    let base: CType | undefined;
+    if (tr.base === 'int') base = { c: 'int', size: tr.bits / 8, signed: tr.signed };
+    else if (tr.base === 'record') base = parseCType(tr.name, this.g.records);
+    else base = { c: 'void' };
+    if (!base) throw this.err(`Unknown struct/union: '${tr.text.replace(/ \*+$/, '')}'`, e.typeLoc);
+    for (let i = 1; i < tr.ptr; i++) base = { c: 'ptr', to: base };
+    // Pointers from a uprobe's registers point into the traced process.
+    const user = from.to ? from.user : this.ap.kind === 'uprobe' || this.ap.kind === 'uretprobe';
+    return { k: 'int', signed: false, ptr: true, to: base, user };
+  }
+
+  private index(e: Extract<Expr, { kind: 'index' }>): Ty {
+    const t = this.expr(e.expr);
+    const it = this.expr(e.index);
+    if (it.k !== 'int') throw this.err(`The array index operator [] needs an integer index (${tyName(it)} provided)`, e.index.loc);
+    if (t.k === 'int' && t.to) {
+      if (t.to.c === 'void') throw this.err(`Can not index a void pointer`, e.loc);
+      return this.read(t.to, t.user, e.loc);
+    }
+    if (t.k === 'mem' && t.ct.c === 'array') {
+      if (e.index.kind === 'int' && (e.index.value < 0n || e.index.value >= BigInt(t.ct.n))) {
+        throw this.err(`the index ${e.index.value} is out of bounds for array of size ${t.ct.n}`, e.loc);
+      }
+      return this.read(t.ct.elem, t.user, e.loc);
+    }
+    throw this.err(`The array index operator [] can only be used on arrays and pointers, found ${bpftraceTyName(t)}.`, e.loc);
+  }
+
   private field(e: Extract<Expr, { kind: 'field' }>): Ty {
-    if (e.expr.kind !== 'builtin' || e.expr.name !== 'args') throw unsupported('Field access on anything but tracepoint args', e.loc, this.g.file);
+    if (e.expr.kind !== 'builtin' || e.expr.name !== 'args') {
+      const t = this.expr(e.expr);
+      let rec: CType | undefined;
+      let user: boolean | undefined;
+      if (t.k === 'int' && t.to) {
+        if (!e.arrow) throw this.err(`Can not access field '${e.field}' on type '${tyName(t)}'. Try dereferencing it first, or using '->'`, e.loc);
+        rec = t.to;
+        user = t.user;
+      } else if (t.k === 'mem' && t.ct.c === 'record') {
+        if (e.arrow) throw this.err(`Can not access field '${e.field}' on type '${tyName(t)}'. Try using '.'`, e.loc);
+        rec = t.ct;
+        user = t.user;
+      }
+      if (!rec || rec.c !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${bpftraceTyName(t)}'`, e.loc);
+      const fields = rec.fields();
+      if (!fields) throw this.err(`Cannot access field '${e.field}' of incomplete type '${rec.name}'`, e.loc);
+      const f = fields.get(e.field);
+      if (!f) throw this.err(`Struct/union of type '${rec.name}' does not contain a field named '${e.field}'`, e.loc);
+      return this.read(f.type, user, e.loc);
+    }
     if (this.ap.kind !== 'tracepoint') {
       if (this.ap.kind === 'rawtracepoint') throw unsupported('args in rawtracepoint probes (use arg0..argN)', e.loc, this.g.file);
       throw this.err('The args builtin can only be used with tracepoint probes', e.expr.loc);
     }
     const f = this.fields?.get(e.field);
     if (!f) throw this.err(`Struct/union of type 'struct ${this.ap.category}_${this.ap.event}_args' does not contain a field named '${e.field}'`, e.loc);
-    if (f.kind === 'array') throw unsupported(`Reading array field ${e.field} (${f.type})`, e.loc, this.g.file);
+    if (f.kind === 'array') {
+      const elem = parseCType(f.type, this.g.records);
+      const n = elem && elem.c !== 'void' ? f.size / (elem.c === 'int' ? elem.size : elem.c === 'ptr' ? 8 : Math.max(1, elem.c === 'record' ? elem.size : 1)) : 0;
+      if (!elem || elem.c === 'void' || !Number.isInteger(n) || n < 1) throw unsupported(`Reading array field ${e.field} (${f.type})`, e.loc, this.g.file);
+      return { k: 'mem', ct: { c: 'array', elem, n } };
+    }
     if (f.kind === 'chars' || f.kind === 'dataloc') return STR;
-    if (f.kind === 'ptr') return { k: 'int', signed: false, ptr: true };
-    return f.signed ? INT : UINT;
+    if (f.kind === 'ptr') {
+      const ct = parseCType(f.type, this.g.records);
+      return { k: 'int', signed: false, ptr: true, to: ct?.c === 'ptr' ? ct.to : undefined };
+    }
+    return f.size < 8 ? { k: 'int', signed: f.signed, bits: f.size * 8 } : f.signed ? INT : UINT;
   }
 
   private call(e: Extract<Expr, { kind: 'call' }>, stmtLevel: boolean): Ty {
@@ -355,9 +512,9 @@ class Checker {
         const tys = rest.map((a, i) => {
           const t = this.expr(a);
           const c = convs[i]!;
-          if (t.k === 'stack' || t.k === 'void') throw unsupported(`printf of a ${tyName(t)} value`, a.loc, this.g.file);
-          if (isStringConv(c.conv) !== (t.k === 'str')) {
-            throw this.err(`printf: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${t.k === 'str' ? 'string' : 'integer'} supplied)`, a.loc);
+          if (t.k === 'stack' || t.k === 'void' || t.k === 'mem') throw unsupported(`printf of a ${tyName(t)} value`, a.loc, this.g.file);
+          if (isStringConv(c.conv) !== isStringLike(t)) {
+            throw this.err(`printf: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${isStringLike(t) ? 'string' : 'integer'} supplied)`, a.loc);
           }
           return t;
         });
@@ -366,8 +523,14 @@ class Checker {
       }
       case 'print': {
         statement();
-        if (args.length !== 1) throw unsupported('print() with top/div arguments or of a non-map value', e.loc, this.g.file);
+        if (args.length < 1 || args.length > 3) throw this.err('print() requires 1, 2 or 3 arguments', e.loc);
+        if (args[0]!.kind !== 'map') throw unsupported('print() of a non-map value', e.loc, this.g.file);
         const m = mapArg('print');
+        for (const a of args.slice(1)) {
+          const v = a.kind === 'int' ? a.value : a.kind === 'positional' ? positionalInt(this.g.params, a.n) : undefined;
+          if (v === undefined || v < 0n) throw this.err('print(): top and div arguments must be non-negative integer literals', a.loc);
+          this.types.set(a, INT);
+        }
         if (m.keys.length) throw unsupported('print() of one map element', e.loc, this.g.file);
         if (!this.g.maps.has(m.name) && !this.lenient) throw this.err(`Undefined map: @${m.name}`, m.loc);
         return VOID;
@@ -392,7 +555,6 @@ class Checker {
           return VOID;
         }
         this.checkKeys(info, keys, m);
-        if (info.kind === 'hist' || info.kind === 'lhist') throw unsupported(`delete() on a ${info.kind}() map`, e.loc, this.g.file);
         return VOID;
       }
       case 'exit':
@@ -401,23 +563,61 @@ class Checker {
         return VOID;
       case 'str': {
         if (args.length < 1 || args.length > 2) throw this.err('str() requires 1 or 2 arguments', e.loc);
-        const t = this.expr(args[0]!);
+        const a0 = args[0]!;
+        if (a0.kind === 'positional' && a0.n !== '#') {
+          this.types.set(a0, STR);
+          if (args[1]) this.needInt(args[1], 'str()');
+          return STR;
+        }
+        const t = this.expr(a0);
         if (t.k === 'str') {
           if (args.length === 2) throw unsupported('str(string, len)', e.loc, this.g.file);
           return STR;
         }
         if (t.k !== 'int') throw this.err(`str() expects an integer or a pointer type as first argument (${tyName(t)} provided)`, args[0]!.loc);
-        if (args[1]) {
-          if (args[1].kind !== 'int') throw unsupported('str() with a non-literal length', args[1].loc, this.g.file);
-          this.expr(args[1]);
-        }
+        if (args[1]) this.needInt(args[1], 'str()');
         return STR;
+      }
+      case 'ntop': {
+        if (args.length < 1 || args.length > 2) throw this.err('ntop() requires 1 or 2 arguments', e.loc);
+        if (args.length === 2) this.needInt(args[0]!, 'ntop() address family');
+        const a = args[args.length - 1]!;
+        const t = this.expr(a);
+        if (t.k === 'int') return { k: 'inet' };
+        if (t.k === 'mem' && t.ct.c === 'array') {
+          const size = ctypeSize(t.ct);
+          if (size === 4 || size === 16) return { k: 'inet' };
+        }
+        throw this.err(`ntop() expects an integer or an array of 4 or 16 bytes (${tyName(t)} provided)`, a.loc);
+      }
+      case 'ksym':
+      case 'usym': {
+        if (args.length !== 1) throw this.err(`${n}() requires 1 argument`, e.loc);
+        this.needInt(args[0]!, `${n}()`);
+        if (n === 'usym') throw unsupported('The function usym()', e.loc, this.g.file);
+        return { k: 'ksym' };
+      }
+      case 'strftime': {
+        if (args.length !== 2) throw this.err('strftime() requires 2 arguments', e.loc);
+        const f = args[0]!;
+        if (f.kind !== 'str') throw this.err('strftime() expects a string literal as its first argument', f.loc);
+        const bad = checkStrftime(f.value);
+        if (bad) throw unsupported(`strftime() conversion ${bad}`, f.loc, this.g.file);
+        this.needInt(args[1]!, 'strftime()');
+        return { k: 'time', fmt: f.value };
       }
     }
     if (AGGS.includes(n as AggKind)) throw this.err(`${n}() should be directly assigned to a map`, e.loc);
     if (UNSUPPORTED_FUNCS.has(n)) throw unsupported(`The function ${n}()`, e.loc, this.g.file);
     throw this.err(`Unknown function: ${n}`, { line: e.loc.line, col: e.loc.col, endCol: e.loc.col + n.length - 1 });
   }
+}
+
+/** bpftrace's spelling of a type in some messages (`unsigned int64`, `string`). */
+function bpftraceTyName(t: Ty): string {
+  if (t.k === 'int' && !t.to) return t.signed ? 'int64' : 'unsigned int64';
+  if (t.k === 'str') return 'string';
+  return tyName(t);
 }
 
 function describeExpr(e: Expr): string {

@@ -36,6 +36,13 @@ export function kernelSymbol(addr: bigint): string {
   return `${ks.names[lo]}+${addr - ks.addrs[lo]!}`;
 }
 
+/** ksym(): the name of the kernel function containing `addr`; hex (libstdc++ style: `0` for null) when unknown. */
+export function kernelSymbolName(addr: bigint): string {
+  const s = kernelSymbol(addr);
+  if (s.startsWith('0x')) return addr === 0n ? '0' : s;
+  return s.slice(0, s.lastIndexOf('+'));
+}
+
 /** bpftrace's stack text: a newline, then one 8-space-indented frame per line. */
 export function stackText(frames: bigint[], user: boolean): string {
   let out = '\n';

@@ -1,10 +1,25 @@
 /** Value types of the tracing language and the layouts of maps, as the semantic pass infers them. */
 import type { Loc } from './ast.js';
+import { ctypeName, type CType } from './ctypes.js';
 
 /** Every string value is a zero-padded buffer of this many bytes (bpftrace's default strlen). */
 export const STRLEN = 64;
 
-export type Ty = { k: 'int'; signed: boolean; ptr?: boolean } | { k: 'str' } | { k: 'stack'; user: boolean } | { k: 'void' };
+/**
+ * Value types. Integers may be pointers (`ptr`, with the pointee `to` when known, and `user` for user-space
+ * memory). `mem` is a struct/union or non-char array that lives in memory (only usable with `.`, `[]` or
+ * functions taking arrays). `inet` is ntop()'s result, `ksym` ksym()'s, `usym` usym()'s, `time` strftime()'s.
+ */
+export type Ty =
+  | { k: 'int'; signed: boolean; ptr?: boolean; to?: CType; user?: boolean; /** width before promotion (default 64) */ bits?: number }
+  | { k: 'str' }
+  | { k: 'stack'; user: boolean }
+  | { k: 'void' }
+  | { k: 'mem'; ct: CType; user?: boolean }
+  | { k: 'inet' }
+  | { k: 'ksym' }
+  | { k: 'usym' }
+  | { k: 'time'; fmt: string };
 
 export const INT: Ty = { k: 'int', signed: true };
 export const UINT: Ty = { k: 'int', signed: false };
@@ -13,18 +28,38 @@ export const VOID: Ty = { k: 'void' };
 
 /** Bytes a value of type `t` takes in a map key, value or event record. */
 export function tySize(t: Ty): number {
-  return t.k === 'str' ? STRLEN : 8;
+  switch (t.k) {
+    case 'str':
+      return STRLEN;
+    case 'inet':
+      return INET_SIZE;
+    case 'usym':
+      return 16;
+    default:
+      return 8;
+  }
 }
+
+/** ntop() values: a u64 address family (2 = AF_INET, 10 = AF_INET6), then 16 address bytes. */
+export const INET_SIZE = 24;
+
+/** Types that are printed as strings (printf %s, map keys/values). */
+export const isStringLike = (t: Ty): boolean => t.k === 'str' || t.k === 'inet' || t.k === 'ksym' || t.k === 'usym' || t.k === 'time';
 
 /** bpftrace's name for a type, for error messages. */
 export function tyName(t: Ty): string {
-  if (t.k === 'int') return t.signed ? 'int64' : 'uint64';
+  if (t.k === 'int') return t.to ? ctypeName({ c: 'ptr', to: t.to }) : t.signed ? 'int64' : 'uint64';
   if (t.k === 'str') return `string[${STRLEN}]`;
   if (t.k === 'stack') return t.user ? 'ustack' : 'kstack';
+  if (t.k === 'mem') return ctypeName(t.ct);
+  if (t.k === 'inet') return 'inet';
+  if (t.k === 'ksym') return 'ksym';
+  if (t.k === 'usym') return 'usym';
+  if (t.k === 'time') return 'timestamp';
   return 'none';
 }
 
-export const sameTy = (a: Ty, b: Ty): boolean => a.k === b.k && (a.k !== 'stack' || b.k !== 'stack' || a.user === b.user);
+export const sameTy = (a: Ty, b: Ty): boolean => a.k === b.k && (a.k !== 'stack' || b.k !== 'stack' || a.user === b.user) && (a.k !== 'time' || b.k !== 'time' || a.fmt === b.fmt);
 
 export type AggKind = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'stats' | 'hist' | 'lhist';
 export const AGGS: readonly AggKind[] = ['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist'];

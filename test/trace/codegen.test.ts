@@ -21,6 +21,12 @@ const SCRIPTS: Record<string, string> = {
   'kprobe/kretprobe (compile and load only)': 'kprobe:do_nanosleep { @[kstack] = count(); @a = arg0; } kretprobe:do_nanosleep { @r = retval; }',
   'interval and profile': 'interval:ms:100 { @i = count(); exit(); } profile:hz:99 { @p[cpu] = count(); @k[kstack] = count(); }',
   'predicates': 'tracepoint:syscalls:sys_enter_openat /pid == 1 && (comm == "init" || uid > 0)/ { @ = count(); }',
+  'positional parameters (missing: 0 and "")': 'BEGIN { @a = $1 + $#; @b = str($2); @c = $3 * 2; }',
+  'integer casts': 'BEGIN { @a = (uint8)300; @b = (int8)255; @c = (int16)-70000; @d = (uint32)-1; @e = (int64)(uint32)-1; @f = (uint16)(int8)-1; }',
+  'while/unroll/break/continue/return': 'tracepoint:syscalls:sys_enter_getpid { $i = 0; while ($i < 50) { $i++; if ($i == 3) { continue; } if ($i > 40) { break; } @s += $i; } unroll(4) { @u++; } if (pid == 1) { return; } @x = 1; }',
+  'curtask chains, embedded structs, bitfields-free ints, char arrays, casts to kernel structs': 'BEGIN { @a = curtask->tgid; @b = curtask->real_parent->real_parent->pid; @c = curtask->se.load.weight; @d = curtask->comm; @e = str(curtask->comm); $t = (struct task_struct *)curtask; @f = $t->mm->mmap_base; @g = *(uint32 *)curtask; @h = curtask->comm == comm; }',
+  'script structs, pointer/array indexing, deref': 'struct foo { int a; char b[8]; long c; short d[4]; struct foo *next; } BEGIN { $p = (struct foo *)curtask; @a = $p->a; @b = $p->b; @c = $p->next->c; @d = $p->d[2]; @e = $p[1].a; $i = 1; @f = $p->d[$i]; @g = *(int8 *)curtask; }',
+  'ntop, ksym, strftime, print top/div, delete on hist maps, str with a run-time length': 'tracepoint:sock:inet_sock_set_state { @[ntop(args->saddr), ntop(args->daddr_v6), ntop(2, 1)] = count(); @k = ksym(1); @t = strftime("%H:%M:%S", nsecs); printf("%s %s\\n", ksym(2), strftime("%Y", nsecs)); @h[1] = hist(5); @l[2] = lhist(5, 0, 100, 10); delete(@h[1]); delete(@l[2]); print(@h, 2, 10); $n = pid % 10; @s = str(args->skaddr, $n); }',
 };
 
 for (const [name, src] of Object.entries(SCRIPTS)) {

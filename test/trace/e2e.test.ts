@@ -81,3 +81,56 @@ test('abort signal stops a run and prints the maps', { skip: noKernel }, async (
   const out = await runText('BEGIN { @a = 1; } interval:ms:50 { @t = count(); }', { signal: ac.signal });
   assert.match(out, /^Attaching 2 probes\.\.\.\n\n\n@a: 1\n@t: [1-9]\d*\n$/);
 });
+
+test('curtask: tgid, real_parent->tgid and comm through kernel BTF match pid, the parent and comm', { skip: skipChild }, async () => {
+  let pid = 0;
+  const out = await runText(
+    'tracepoint:syscalls:sys_enter_getpid /pid == cpid && comm == "tchild"/ { @[curtask->tgid, pid, curtask->real_parent->tgid, ((struct task_struct *)curtask)->pid, curtask->comm, comm == curtask->comm] = count(); @p = str(curtask->comm) == comm; }',
+    { command: `${bin} 3`, onChild: (c) => (pid = c.pid!) },
+  );
+  // The child is exec'd by the shell the runtime spawns, so its parent is this process.
+  assert.equal(out, `Attaching 1 probe...\n\n\n@[${pid}, ${pid}, ${process.pid}, ${pid}, tchild, 1]: 3\n@p: 1\n`);
+});
+
+test('uprobe: a script struct cast on arg0 reads user memory (int, char array, long, array index, deref)', { skip: skipChild }, async () => {
+  const out = await runText(
+    `struct pt { int a; char name[8]; long b; short s[3]; }
+     uprobe:${bin}:use { $p = (struct pt *)arg0; printf("%d %s %ld %d %d %d\\n", $p->a, $p->name, $p->b, $p->s[1], $p->s[2], *(int32 *)arg0); }`,
+    { command: `${bin} 1` },
+  );
+  assert.equal(out, 'Attaching 1 probe...\n-7 point 1234567890123 -2 3 -7\n\n\n');
+});
+
+test('positional parameters: $1 as an integer, str($2), $# and a missing $3', { skip: skipChild }, async () => {
+  const out = await runText('tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @[str($2), str($3)] = count(); @n = $1 + $# + $3; }', {
+    command: `${bin} 4`,
+    params: ['40', 'x'],
+  });
+  assert.equal(out, 'Attaching 1 probe...\n\n\n@[x, ]: 4\n@n: 42\n');
+});
+
+test('while/unroll/break/continue/return in a tracepoint probe', { skip: skipChild }, async () => {
+  const out = await runText(
+    'tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { $i = 0; $s = 0; while ($i < 10) { $i++; if ($i % 2) { continue; } if ($i > 8) { break; } $s += $i; } unroll(3) { $s += 100; } @s = $s; if ($s > 0) { return; } @never = 1; }',
+    { command: `${bin} 2` },
+  );
+  assert.equal(out, 'Attaching 1 probe...\n\n\n\n@s: 320\n'); // @never is defined but empty: a blank line, like bpftrace
+});
+
+test('ntop() of a tracepoint u8[4] field, on a real TCP connect to 127.0.0.1', { skip: noKernel }, async () => {
+  const net = await import('node:net');
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const run = runText(`tracepoint:sock:inet_sock_set_state /args->family == 2 && args->dport == ${port} && args->newstate == 2/ { printf("%s %s %s\\n", ntop(args->daddr), ntop(2, args->dport), ntop(args->daddr_v6)); exit(); }`);
+    const sock = net.connect(port, '127.0.0.1');
+    sock.on('error', () => {});
+    const out = await run;
+    sock.destroy();
+    const hexPort = `${port & 0xff}.${port >> 8}.0.0`;
+    assert.equal(out, `Attaching 1 probe...\n127.0.0.1 ${hexPort} ::ffff:127.0.0.1\n\n\n`);
+  } finally {
+    server.close();
+  }
+});

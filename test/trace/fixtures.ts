@@ -14,6 +14,8 @@ const CHILD_C = `
 #include <stdlib.h>
 #include <unistd.h>
 __attribute__((noinline)) int work(long n) { __asm__ volatile(""); return (int)n * 2; }
+struct pt { int a; char name[8]; long b; short s[3]; };
+__attribute__((noinline)) int use(struct pt *p) { __asm__ volatile("" : : "r"(p) : "memory"); return p->a; }
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 5;
   /* The path lives on the (resident) stack: a probe's str() cannot fault a page in. */
@@ -22,12 +24,17 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) getpid();
   long vals[] = {1, 2, 3, 5, 8, 100, 1000, 50};
   for (int i = 0; i < 8; i++) work(vals[i]);
+  struct pt p = { -7, "point", 1234567890123L, { 1, -2, 3 } };
+  use(&p);
   return 0;
 }
 `;
 
 let child: string | undefined | null;
-/** Path of the test binary (openat ×N, getpid ×N, work(1,2,3,5,8,100,1000,50)), or null without gcc. */
+/**
+ * Path of the test binary (openat ×N, getpid ×N, work(1,2,3,5,8,100,1000,50), use(&{-7, "point",
+ * 1234567890123, {1, -2, 3}})), or null without gcc.
+ */
 export function testBinary(): string | null {
   if (child !== undefined) return child;
   const dir = mkdtempSync(join(tmpdir(), 'bpfkit-trace-'));
@@ -40,8 +47,8 @@ export function testBinary(): string | null {
 }
 
 /** Compile and run a script; returns all its output text. */
-export async function runText(src: string, opts: Partial<RunOptions> = {}): Promise<string> {
-  const c = compileScript(src, { hasChild: opts.command !== undefined });
+export async function runText(src: string, opts: Partial<RunOptions> & { params?: string[] } = {}): Promise<string> {
+  const c = compileScript(src, { hasChild: opts.command !== undefined, params: opts.params });
   let out = '';
   await runScript(c, { childStdio: 'ignore', ...opts, write: (s) => (out += s) });
   return out;
