@@ -19,3 +19,5 @@ export * from './verifier/index.js';
 export * from './trace/index.js';
 export * from './tools/index.js';
 export * from './net/firewall/index.js';
+export * from './net/lb/index.js';
+export * from './security/index.js';

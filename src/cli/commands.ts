@@ -29,6 +29,8 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ register: 
   trace: () => import('./trace.js'),
   tool: () => import('./tool.js'),
   'xdp-firewall': () => import('./xdp-firewall.js'),
+  'xdp-lb': () => import('./xdp-lb.js'),
+  secure: () => import('./secure.js'),
 };
 
 /** The register functions for a command line: just its command's, or every command's when none is named. */
