@@ -53,14 +53,16 @@ export function register(program: Command): void {
         process.stderr.write(`xdp-firewall: ${rules.length} rules on ${fw.link!.target}; ${opts.duration ? `running for ${opts.duration} s` : 'Ctrl-C to detach'}\n`);
         if (opts.stats) timer = setInterval(() => process.stdout.write(statsLines(fw, rules)), 1000);
         await new Promise<void>((resolve) => {
+          let stop: NodeJS.Timeout | undefined;
           const done = () => {
             process.off('SIGINT', done);
             process.off('SIGTERM', done);
+            if (stop) clearTimeout(stop); // Ctrl-C before --duration ends: nothing may keep the process alive
             resolve();
           };
           process.once('SIGINT', done);
           process.once('SIGTERM', done);
-          if (opts.duration) setTimeout(done, Number(opts.duration) * 1000);
+          if (opts.duration) stop = setTimeout(done, Number(opts.duration) * 1000);
         });
         if (opts.stats) process.stdout.write(statsLines(fw, rules));
       } finally {
