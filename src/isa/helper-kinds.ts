@@ -85,6 +85,8 @@ const TABLE: Record<string, VerifierProto> = {
   get_current_comm: P(['uninit_mem', 'size'], 'int', ['trace']),
   get_current_task: P([], 'int', ['perfmon']),
   get_current_cgroup_id: P([], 'int', ['trace']),
+  send_signal: P(['any'], 'int', ['trace']),
+  send_signal_thread: P(['any'], 'int', ['trace']),
   get_stackid: P(['ctx', 'map', 'any'], 'int', ['trace']),
   get_stack: P(['ctx', 'uninit_mem', 'size_or_zero', 'any'], 'int', ['trace']),
   perf_event_output: P(['ctx', 'map', 'any', 'mem', 'size_or_zero'], 'int', ['trace', 'skb', 'xdp']),
