@@ -3,6 +3,8 @@
  * 100 named types (the first name lookup builds the name index), and the RSS it costs (delta over an idle node
  * process, plus the absolute and peak RSS), against the 20 MB target. Side by side: `bpftool btf dump file
  * vmlinux > /dev/null` (wall time and max RSS via /usr/bin/time -v) and `bpfkit btf dump` raw/C to /dev/null.
+ * The C dump is also measured in-process (`btfToCBytes` after parsing, fresh child processes), and the CLI's C
+ * dump is timed and its peak RSS taken beside bpftool's `format c`, runs alternating, in the same run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -50,6 +52,30 @@ interface ChildResult {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** The child for the in-process C dump: parse vmlinux, pull every chunk of `btfToCBytes`, print JSON. */
+function dumpChildScript(indexModule: string): string {
+  return `
+import { readFileSync } from 'node:fs';
+const hwm = () => { const m = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8')); return m ? +m[1] / 1024 : 0; };
+const { Btf, btfToCBytes } = await import(${JSON.stringify(indexModule)});
+const btf = Btf.parse(readFileSync(${JSON.stringify(VMLINUX)}), { name: 'vmlinux' });
+const before = hwm();
+const t0 = performance.now();
+let bytes = 0, chunks = 0;
+for (const c of btfToCBytes(btf)) { bytes += c.length; chunks++; }
+const t1 = performance.now();
+process.stdout.write(JSON.stringify({ dumpMs: t1 - t0, bytes, chunks, hwmBeforeMB: before, hwmAfterMB: hwm() }));
+`;
+}
+
+interface DumpChildResult {
+  dumpMs: number;
+  bytes: number;
+  chunks: number;
+  hwmBeforeMB: number;
+  hwmAfterMB: number;
+}
 
 /** Wall time (ms) and max RSS (MB) of a shell command writing to /dev/null, via /usr/bin/time -v when present. */
 function timeCommand(cmd: string): { ms: number; maxRssMB?: number } {
@@ -127,25 +153,81 @@ export async function run(): Promise<BenchResult[]> {
     }),
   );
 
+  // The C dump in-process: library time after parsing, and how much it raises the peak RSS.
+  const dumpScript = dumpChildScript(new URL('../src/btf/index.js', import.meta.url).href);
+  const dumps: DumpChildResult[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', dumpScript], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`dump child failed: ${r.stderr}`);
+    dumps.push(JSON.parse(r.stdout) as DumpChildResult);
+  }
+  out.push(
+    result({
+      subject: SUBJECT,
+      case: 'btfToCBytes(vmlinux), in-process after parse',
+      metric: 'time (median)',
+      value: median(dumps.map((d) => d.dumpMs)),
+      unit: 'ms',
+      notes: `${dumps[0]!.bytes} bytes in ${dumps[0]!.chunks} chunks; median of ${TRIALS} fresh processes; peak RSS +${median(dumps.map((d) => d.hwmAfterMB - d.hwmBeforeMB)).toFixed(1)} MB over the parsed BTF (${median(dumps.map((d) => d.hwmBeforeMB)).toFixed(1)} MB)`,
+    }),
+  );
+
   // The whole CLI dump, like for like with bpftool.
   const bin = fileURLToPath(new URL('../../bin/bpfkit.js', import.meta.url));
   if (existsSync(bin)) {
-    for (const format of ['raw', 'c']) {
-      const ts = [1, 2, 3].map(() => timeCommand(`${process.execPath} ${bin} btf dump ${VMLINUX} --format ${format}`));
-      let ref: { name: string; value: number } | undefined;
-      if (bpftool) {
-        const b = [1, 2, 3].map(() => timeCommand(`bpftool btf dump file ${VMLINUX} format ${format}`));
-        ref = { name: `bpftool btf dump format ${format}`, value: median(b.map((t) => t.ms)) };
-      }
+    const ts = [1, 2, 3].map(() => timeCommand(`${process.execPath} ${bin} btf dump ${VMLINUX} --format raw`));
+    let ref: { name: string; value: number } | undefined;
+    if (bpftool) {
+      const b = [1, 2, 3].map(() => timeCommand(`bpftool btf dump file ${VMLINUX} format raw`));
+      ref = { name: 'bpftool btf dump format raw', value: median(b.map((t) => t.ms)) };
+    }
+    out.push(
+      result({
+        subject: SUBJECT,
+        case: 'bpfkit btf dump vmlinux --format raw > /dev/null',
+        metric: 'wall time (median of 3)',
+        value: median(ts.map((t) => t.ms)),
+        unit: 'ms',
+        reference: ref,
+        notes: ts[0]!.maxRssMB ? `max RSS ${ts[0]!.maxRssMB.toFixed(1)} MB (whole process incl. node start-up and CLI)` : undefined,
+      }),
+    );
+
+    // --format c: bpfkit and bpftool alternate so both see the same machine load.
+    const C_RUNS = 5;
+    const ours: { ms: number; maxRssMB?: number }[] = [];
+    const theirs: { ms: number; maxRssMB?: number }[] = [];
+    for (let i = 0; i < C_RUNS; i++) {
+      ours.push(timeCommand(`${process.execPath} ${bin} btf dump ${VMLINUX} --format c`));
+      if (bpftool) theirs.push(timeCommand(`bpftool btf dump file ${VMLINUX} format c`));
+    }
+    const startup = [1, 2, 3].map(() => timeCommand(`${process.execPath} ${bin} btf dump --help`));
+    const startupNote = `CLI start-up alone (btf dump --help): ${median(startup.map((t) => t.ms)).toFixed(0)} ms${
+      startup[0]!.maxRssMB ? `, ${median(startup.map((t) => t.maxRssMB ?? 0)).toFixed(1)} MB` : ''
+    }`;
+    const rss = ours.map((t) => t.maxRssMB).filter((x): x is number => x !== undefined);
+    const bRss = theirs.map((t) => t.maxRssMB).filter((x): x is number => x !== undefined);
+    out.push(
+      result({
+        subject: SUBJECT,
+        case: 'bpfkit btf dump vmlinux --format c > /dev/null',
+        metric: `wall time (median of ${C_RUNS})`,
+        value: median(ours.map((t) => t.ms)),
+        unit: 'ms',
+        reference: bpftool ? { name: 'bpftool btf dump format c', value: median(theirs.map((t) => t.ms)) } : undefined,
+        notes: `whole process incl. node start-up; ${startupNote}${bpftool ? '' : `; ${bpftoolNote}`}`,
+      }),
+    );
+    if (rss.length) {
       out.push(
         result({
           subject: SUBJECT,
-          case: `bpfkit btf dump vmlinux --format ${format} > /dev/null`,
-          metric: 'wall time (median of 3)',
-          value: median(ts.map((t) => t.ms)),
-          unit: 'ms',
-          reference: ref,
-          notes: ts[0]!.maxRssMB ? `max RSS ${ts[0]!.maxRssMB.toFixed(1)} MB (whole process incl. node start-up and CLI)` : undefined,
+          case: 'bpfkit btf dump vmlinux --format c > /dev/null',
+          metric: `peak RSS (median of ${C_RUNS})`,
+          value: median(rss),
+          unit: 'MB',
+          reference: bRss.length ? { name: 'bpftool btf dump format c max RSS', value: median(bRss) } : undefined,
+          notes: `max ${Math.max(...rss).toFixed(1)} MB; target < 80 MB; whole process incl. node itself`,
         }),
       );
     }

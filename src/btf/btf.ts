@@ -327,6 +327,14 @@ export class Btf {
   }
 
 
+  /**
+   * @internal The raw type section, for allocation-free readers (the C dumper's `RawTypes`): the host-order
+   * words and, indexed by `id - startId`, the word index of each own record. Read-only; do not modify.
+   */
+  rawTypeSection(): { readonly words: Uint32Array; readonly offsets: Uint32Array } {
+    return { words: this.words, offsets: this.offsets };
+  }
+
   /** Throws unless `id` is a valid type id (0 = void included). */
   checkId(id: number): void {
     if (!(Number.isInteger(id) && id >= 0 && id < this.typeCount)) throw this.err(`type id ${id} does not exist (${this.typeCount} types)`);

@@ -5,7 +5,7 @@ export { BtfStrings, StringTableBuilder } from './strings.js';
 export { BtfBuilder, encodeBtf, type BtfBuilderOptions } from './builder.js';
 export { parseBtfExt, encodeBtfExt, CORE_RELO_KIND_NAMES, type BtfExt, type BtfExtInput, type CoreRelo, type FuncInfo, type LineInfo } from './ext.js';
 export { loadKernelBtf, loadKernelModules, KERNEL_BTF_DIR, type KernelModulesBtf } from './kernel.js';
-export { btfToC, type BtfToCOptions } from './cdump.js';
+export { btfToC, btfToCBytes, btfToCChunks, writeBtfAsC, type BtfToCOptions, type WriteBtfAsCOptions } from './cdump.js';
 export { CWriter, formatCDecl, type CWriterOptions } from './cdecl.js';
 export { btfToRaw, formatRawType } from './raw.js';
 export { applyCoreRelocations, formatCoreResult, CORE_POISON_IMM, type CoreResult, type CoreOptions, type CoreCandidateCache } from './core.js';

@@ -3,10 +3,14 @@
  * kernel's /sys/kernel/btf/vmlinux; an ELF object's .BTF section; a module's split BTF with --base) as a C header
  * (vmlinux.h) or in bpftool's raw format.
  */
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Btf, btfToC, btfToRaw, formatRawType } from '../btf/index.js';
-import { parseElf } from '../elf/index.js';
+// Narrow imports (not the area indexes): `btf dump` starts faster and smaller without CO-RE, the object loader...
+import { Btf } from '../btf/btf.js';
+import { btfToCBytes } from '../btf/cdump.js';
+import { btfToRaw, formatRawType } from '../btf/raw.js';
+import { parseElf } from '../elf/reader.js';
 import { UsageError } from '../errors.js';
 
 const FORMATS = ['c', 'raw'] as const;
@@ -32,7 +36,7 @@ export function register(program: Command): void {
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'raw')
     .option('--base <file>', 'base BTF of a split BTF (e.g. /sys/kernel/btf/vmlinux for a module)')
     .option('--type <name...>', 'only these named types (C: with what they depend on)')
-    .action((file: string, opts: { format: string; base?: string; type?: string[] }) => {
+    .action(async (file: string, opts: { format: string; base?: string; type?: string[] }) => {
       if (!(FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(`--format: '${opts.format}' is not one of ${FORMATS.join(', ')}`);
       }
@@ -47,13 +51,20 @@ export function register(program: Command): void {
           ids.push(...found);
         }
       }
-      let out: string;
-      if (opts.format === 'c') out = btfToC(b, { roots: ids });
-      else out = ids ? ids.map((id) => formatRawType(b, b.typeById(id)) + '\n').join('') : btfToRaw(b);
       // Ignore a closed pipe (`bpfkit btf dump | head`).
       process.stdout.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'EPIPE') throw e;
       });
-      process.stdout.write(out);
+      if (opts.format === 'c') {
+        // Streamed: each chunk is produced once stdout has taken the previous one (a slow pipe reader must not
+        // make the whole header pile up in memory); stop early once the reader has gone away.
+        const out = process.stdout;
+        for (const chunk of btfToCBytes(b, { roots: ids })) {
+          if (out.errored || out.destroyed) return;
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+        return;
+      }
+      process.stdout.write(ids ? ids.map((id) => formatRawType(b, b.typeById(id)) + '\n').join('') : btfToRaw(b));
     });
 }
