@@ -82,9 +82,23 @@ export function formatRawType(btf: Btf, t: BtfType): string {
   return s;
 }
 
+/**
+ * Every own type of `btf` in raw format, in chunks of about `chunkSize` characters (whole types, each line ending
+ * in a newline), so a caller can stream vmlinux's ~25 MB of text without holding it all.
+ */
+export function* btfToRawChunks(btf: Btf, chunkSize = 1 << 16): Generator<string> {
+  let buf = '';
+  for (let id = btf.startId; id < btf.typeCount; id++) {
+    buf += formatRawType(btf, btf.decode(id)) + '\n';
+    if (buf.length >= chunkSize) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
 /** Every own type of `btf` in raw format, one type (and its members) per line, ending in a newline. */
 export function btfToRaw(btf: Btf): string {
-  const out: string[] = [];
-  for (let id = btf.startId; id < btf.typeCount; id++) out.push(formatRawType(btf, btf.decode(id)));
-  return out.length ? out.join('\n') + '\n' : '';
+  return [...btfToRawChunks(btf)].join('');
 }

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 // Narrow imports (not the area indexes): `btf dump` starts faster and smaller without CO-RE, the object loader...
 import { Btf } from '../btf/btf.js';
 import { btfToCBytes } from '../btf/cdump.js';
-import { btfToRaw, formatRawType } from '../btf/raw.js';
+import { btfToRawChunks, formatRawType } from '../btf/raw.js';
 import { parseElf } from '../elf/reader.js';
 import { UsageError } from '../errors.js';
 
@@ -55,16 +55,18 @@ export function register(program: Command): void {
       process.stdout.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'EPIPE') throw e;
       });
-      if (opts.format === 'c') {
-        // Streamed: each chunk is produced once stdout has taken the previous one (a slow pipe reader must not
-        // make the whole header pile up in memory); stop early once the reader has gone away.
-        const out = process.stdout;
-        for (const chunk of btfToCBytes(b, { roots: ids })) {
-          if (out.errored || out.destroyed) return;
-          if (!out.write(chunk)) await once(out, 'drain');
-        }
-        return;
+      // Streamed: each chunk is produced once stdout has taken the previous one (a slow pipe reader must not make
+      // the whole dump pile up in memory); stop early once the reader has gone away.
+      const chunks: Iterable<string | Uint8Array> =
+        opts.format === 'c'
+          ? btfToCBytes(b, { roots: ids })
+          : ids
+            ? ids.map((id) => formatRawType(b, b.typeById(id)) + '\n')
+            : btfToRawChunks(b);
+      const out = process.stdout;
+      for (const chunk of chunks) {
+        if (out.errored || out.destroyed) return;
+        if (!out.write(chunk)) await once(out, 'drain');
       }
-      process.stdout.write(ids ? ids.map((id) => formatRawType(b, b.typeById(id)) + '\n').join('') : btfToRaw(b));
     });
 }
