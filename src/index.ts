@@ -1,7 +1,10 @@
 /**
  * bpfkit — eBPF, the whole system, in TypeScript.
- * The public library API: every area re-exports its public surface here.
+ * The public library API: every area re-exports its public surface here. (The kernel-free subset, without
+ * Node built-ins or FFI, is src/portable.ts: `bpfkit/portable`.)
  */
+import './host/node.js';
+export * from './host/index.js';
 export * from './errors.js';
 export * from './isa/index.js';
 export * from './asm/index.js';

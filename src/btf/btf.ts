@@ -6,8 +6,8 @@
  * built on the first lookup by name, and type objects are decoded on demand through a small cache. Type ids are
  * the kernel's: 0 is void, and a split BTF's ids continue after its base's.
  */
-import { readFileSync } from 'node:fs';
 import { BtfError } from '../errors.js';
+import { hostReadFile } from '../host/io.js';
 import { BtfStrings } from './strings.js';
 import {
   BTF_HEADER_SIZE,
@@ -299,7 +299,7 @@ export class Btf {
     if (Btf.kernel && Btf.kernel.path === path) return Btf.kernel.btf;
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      bytes = hostReadFile(path);
     } catch (e) {
       throw new BtfError(`cannot read kernel BTF ${path}: ${(e as Error).message} (is CONFIG_DEBUG_INFO_BTF enabled?)`);
     }

@@ -3,15 +3,14 @@
  * loaded modules (/sys/kernel/btf/<module>, based on vmlinux). A module whose BTF cannot be read or parsed is
  * skipped and reported in `warnings`, never thrown, so lookups that do not need it keep working.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { hostJoinPath, hostReadDir, hostReadFile } from '../host/io.js';
 import { Btf } from './btf.js';
 
 /** Where the kernel exposes BTF. */
 export const KERNEL_BTF_DIR = '/sys/kernel/btf';
 
 /** The kernel's vmlinux BTF, parsed once and cached (same as `Btf.loadKernel`). */
-export function loadKernelBtf(path = join(KERNEL_BTF_DIR, 'vmlinux')): Btf {
+export function loadKernelBtf(path = hostJoinPath(KERNEL_BTF_DIR, 'vmlinux')): Btf {
   return Btf.loadKernel(path);
 }
 
@@ -34,15 +33,15 @@ export function loadKernelModules(opts: { dir?: string; base?: Btf } = {}): Kern
   const warnings: string[] = [];
   let names: string[];
   try {
-    names = readdirSync(dir).sort();
+    names = hostReadDir(dir).sort();
   } catch (e) {
     return { modules, warnings: [`cannot list ${dir}: ${(e as Error).message}`] };
   }
   for (const name of names) {
     if (name === 'vmlinux') continue;
-    const path = join(dir, name);
+    const path = hostJoinPath(dir, name);
     try {
-      const bytes = readFileSync(path);
+      const bytes = hostReadFile(path);
       modules.push(Btf.parse(bytes, { base, name, section: path }));
     } catch (e) {
       warnings.push(`skipping module BTF ${name}: ${(e as Error).message}`);

@@ -20,7 +20,9 @@ const cache = new WeakMap<Btf, RawTypes>();
 
 /** Node's Buffer has a native `latin1Slice` (what `toString('latin1', s, e)` calls, minus argument checks). */
 type Latin1Buffer = Buffer & { latin1Slice?(start: number, end: number): string };
-const HAS_LATIN1_SLICE = typeof (Buffer.prototype as Latin1Buffer).latin1Slice === 'function';
+/** Buffer is Node's; elsewhere (a browser) names are decoded with `decodeName`. */
+const HAS_BUFFER = typeof Buffer === 'function';
+const HAS_LATIN1_SLICE = HAS_BUFFER && typeof (Buffer.prototype as Latin1Buffer).latin1Slice === 'function';
 
 /** A read-only raw view of a BTF and its bases. Get one with `RawTypes.of(btf)` (cached per `Btf`). */
 export class RawTypes {
@@ -40,7 +42,7 @@ export class RawTypes {
   private aligns?: Uint8Array;
   private alignPtr = 0;
   /** `strs` as a Buffer (same memory), for native latin1 decoding of ASCII names. */
-  private readonly strBuf: Latin1Buffer;
+  private readonly strBuf: Latin1Buffer | undefined;
 
   private constructor(readonly btf: Btf) {
     const chain: Btf[] = [];
@@ -76,7 +78,7 @@ export class RawTypes {
       this.offs = offs;
       this.strs = strs;
     }
-    this.strBuf = Buffer.from(this.strs.buffer, this.strs.byteOffset, this.strs.byteLength) as Latin1Buffer;
+    this.strBuf = HAS_BUFFER ? (Buffer.from(this.strs.buffer, this.strs.byteOffset, this.strs.byteLength) as Latin1Buffer) : undefined;
     this.typeCount = btf.typeCount;
     this.checked = new Uint8Array(btf.typeCount);
   }
@@ -186,6 +188,7 @@ export class RawTypes {
     let end = b.indexOf(0, off);
     if (end < 0) end = b.length;
     for (let i = off; i < end; i++) if (b[i]! >= 0x80) return decodeName(b, off, end);
+    if (!this.strBuf) return decodeName(b, off, end);
     return HAS_LATIN1_SLICE ? this.strBuf.latin1Slice!(off, end) : this.strBuf.toString('latin1', off, end);
   }
 }

@@ -4,17 +4,20 @@
  */
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Node's Buffer decodes faster; elsewhere (a browser) TextDecoder does it. */
+const HAS_BUFFER = typeof Buffer === 'function';
 
 /** Append-only UTF-8 text in a byte buffer; `len` may be wound back to drop what was written after a mark. */
 export class TextSink {
   /** The bytes; valid up to `len`. Replaced by a larger buffer as needed. */
   buf: Uint8Array;
-  private view: Buffer;
+  private view: Buffer | undefined;
   len = 0;
 
   constructor(capacity = 4096) {
     this.buf = new Uint8Array(Math.max(16, capacity));
-    this.view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.view = HAS_BUFFER ? Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength) : undefined;
   }
 
   /** Make room for `n` more bytes. */
@@ -25,7 +28,7 @@ export class TextSink {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
-    this.view = Buffer.from(next.buffer, next.byteOffset, next.byteLength);
+    this.view = HAS_BUFFER ? Buffer.from(next.buffer, next.byteOffset, next.byteLength) : undefined;
   }
 
   /** Append a string (ASCII copied directly, anything else UTF-8 encoded). */
@@ -83,7 +86,7 @@ export class TextSink {
 
   /** The text from byte `start` to the end. */
   text(start = 0): string {
-    return this.view.toString('utf8', start, this.len);
+    return this.view ? this.view.toString('utf8', start, this.len) : decoder.decode(this.buf.subarray(start, this.len));
   }
 
   /** A copy of the bytes from `start` to the end. */

@@ -13,9 +13,9 @@
  * unsigned values, high and low halves separately; `&` is `(arg & value) == valueTwo`, or `(arg & value) != 0`
  * without valueTwo. Rules are ANDed within a rule (all `args` must match).
  */
-import { constants } from 'node:os';
-import { arch as hostArch } from 'node:process';
 import { CbpfError } from '../errors.js';
+import { hostArch as currentArch } from '../host/io.js';
+import { LINUX_ERRNO } from '../isa/errno.js';
 import type { SockFilter } from './insn.js';
 import { validateFilter } from './insn.js';
 import { AuditArch, CClass, JmpOp, Mode, SeccompRet, Size, AluOp, Source } from './opcodes.js';
@@ -59,6 +59,7 @@ export const SECCOMP_ARCHES: Record<string, { audit: number; table: Readonly<Rec
 
 /** The running architecture's name in SECCOMP_ARCHES terms. */
 export function hostSeccompArch(): string {
+  const hostArch = currentArch() || 'unknown';
   if (hostArch === 'x64') return 'x86_64';
   if (hostArch === 'arm64') return 'aarch64';
   throw new CbpfError(`no seccomp syscall table for architecture ${hostArch}`);
@@ -69,7 +70,7 @@ export function syscallNumber(name: string, arch = hostSeccompArch()): number | 
   return SECCOMP_ARCHES[arch]?.table[name];
 }
 
-const ERRNO = constants.errno as Record<string, number>;
+const ERRNO = LINUX_ERRNO;
 
 /** The SECCOMP_RET_* value of an action. Throws CbpfError naming `where` on a bad action. */
 export function seccompActionValue(a: SeccompAction, where = 'action'): number {

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { BpfkitError } from '../errors.js';
+import '../host/node.js'; // file access for kernel BTF, kconfig, tracefs... on every Node 20 (src/host/io.ts)
 import { commandsFor, type RegisterCommand } from './commands.js';
 
 /** Build the commander program with the given commands registered. */

@@ -3,8 +3,7 @@
  * input memory (0 if none), r2 = its length, compare r0 with `-- result`; a `-- error` test passes when the
  * program is rejected (decode/validation/load) or faults at run time. Every failure gets one line of reason.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { hostJoinPath, hostReadDir, hostReadText, hostStat } from '../host/io.js';
 import { assembleProgram } from '../asm/index.js';
 import { AsmError, BpfkitError, DecodeError, VmError } from '../errors.js';
 import { decodeProgram, type Insn } from '../isa/insn.js';
@@ -131,7 +130,7 @@ export function runConformanceSource(text: string, file: string, opts: Conforman
 
 /** Read, parse and run one test file. */
 export function runConformanceFile(path: string, opts: ConformanceOptions = {}): ConformanceResult {
-  return runConformanceSource(readFileSync(path, 'utf8'), path, opts);
+  return runConformanceSource(hostReadText(path), path, opts);
 }
 
 /**
@@ -141,13 +140,13 @@ export function runConformanceFile(path: string, opts: ConformanceOptions = {}):
 export function listConformanceFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
-    if (statSync(p).isDirectory()) {
+    if (hostStat(p).isDirectory()) {
       out.push(
-        ...readdirSync(p)
+        ...hostReadDir(p)
           .filter((n) => n.endsWith('.data'))
           .sort()
-          .map((n) => join(p, n))
-          .filter((f) => statSync(f).isFile()),
+          .map((n) => hostJoinPath(p, n))
+          .filter((f) => hostStat(f).isFile()),
       );
     } else out.push(p);
   }

@@ -3,9 +3,7 @@
  * the `LINUX_KERNEL_VERSION` value from the release string, and laying the externs out in the `.kconfig` map
  * value with their values encoded as libbpf does (bool/tristate, integers, char arrays, enums).
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { release } from 'node:os';
+import { hostArch, hostGunzip, hostOsRelease, hostReadFile, hostReadText } from '../host/io.js';
 import { ElfError } from '../errors.js';
 import type { Btf } from '../btf/btf.js';
 
@@ -25,21 +23,21 @@ export function parseKernelConfig(text: string): KernelConfig {
 }
 
 /** The running kernel's config, from /proc/config.gz or /boot/config-$(uname -r); undefined when neither exists. */
-export function readKernelConfig(kernelRelease = release()): KernelConfig | undefined {
+export function readKernelConfig(kernelRelease = hostOsRelease()): KernelConfig | undefined {
   try {
-    return parseKernelConfig(gunzipSync(readFileSync('/proc/config.gz')).toString('utf8'));
+    return parseKernelConfig(new TextDecoder('utf-8', { ignoreBOM: true }).decode(hostGunzip(hostReadFile('/proc/config.gz'))));
   } catch {
     /* fall through */
   }
   try {
-    return parseKernelConfig(readFileSync(`/boot/config-${kernelRelease}`, 'utf8'));
+    return parseKernelConfig(hostReadText(`/boot/config-${kernelRelease}`));
   } catch {
     return undefined;
   }
 }
 
 /** `KERNEL_VERSION(a, b, c)` of a release string like `6.18.44-foo` (patch capped at 255 as the kernel does). */
-export function kernelVersionCode(kernelRelease = release()): number {
+export function kernelVersionCode(kernelRelease = hostOsRelease()): number {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(kernelRelease);
   if (!m) return 0;
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
@@ -71,7 +69,7 @@ export function buildKconfig(btf: Btf, weakNames: Set<string>, opts: KconfigOpti
   const ds = btf.findByName('.kconfig', 'datasec');
   if (ds?.kind !== 'datasec' || !ds.vars.length) return { value: new Uint8Array(0), externs: [] };
   let config = opts.config;
-  const kernelRelease = opts.kernelRelease ?? release();
+  const kernelRelease = opts.kernelRelease ?? hostOsRelease();
   const placed: { name: string; typeId: number; offset: number; size: number }[] = [];
   let off = 0;
   for (const v of ds.vars) {
@@ -91,7 +89,9 @@ export function buildKconfig(btf: Btf, weakNames: Set<string>, opts: KconfigOpti
   for (const p of placed) {
     let raw: string | undefined;
     if (p.name === 'LINUX_KERNEL_VERSION') raw = String(kernelVersionCode(kernelRelease));
-    else if (p.name === 'LINUX_HAS_SYSCALL_WRAPPER') raw = process.arch === 'x64' || process.arch === 'arm64' ? 'y' : 'n';
+    else if (p.name === 'LINUX_HAS_SYSCALL_WRAPPER') raw = hostArch() === 'x64' || hostArch() === 'arm64' ? 'y' : 'n';
+    // libbpf answers this one by probing bpf_get_attach_cookie; the helper came in Linux 5.15.
+    else if (p.name === 'LINUX_HAS_BPF_COOKIE') raw = kernelVersionCode(kernelRelease) >= (5 << 16) + (15 << 8) ? 'y' : 'n';
     else if (p.name.startsWith('CONFIG_')) {
       config ??= readKernelConfig(kernelRelease) ?? new Map();
       raw = config.get(p.name);

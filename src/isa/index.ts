@@ -4,6 +4,7 @@ export * from './insn.js';
 export * from './helpers.js';
 export * from './uapi.js';
 export * from './names.js';
+export * from './errno.js';
 export {
   XDP_MD as XDP_MD_LAYOUT,
   SK_BUFF as SK_BUFF_LAYOUT,

@@ -152,8 +152,9 @@ export class UserProgram {
 
 function makeClock(c: CollectionOptions['clock']): SimClock {
   if (c === 'real') {
-    const bootOffset = BigInt(Math.round(performance.timeOrigin * 1e6)) - process.hrtime.bigint();
-    const mono = () => process.hrtime.bigint();
+    // Node's nanosecond clock; elsewhere (a browser) performance.now(), whose resolution the host may coarsen.
+    const mono = typeof process !== 'undefined' && process.hrtime?.bigint ? () => process.hrtime.bigint() : () => BigInt(Math.round(performance.now() * 1e6));
+    const bootOffset = BigInt(Math.round(performance.timeOrigin * 1e6)) - mono();
     return {
       monotonicNs: mono,
       bootNs: mono,

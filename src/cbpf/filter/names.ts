@@ -3,13 +3,13 @@
  * (with a built-in fallback), service names from /etc/services, host names from /etc/hosts only (no DNS),
  * ether host names from /etc/ethers, and libpcap's fixed tables of Ethernet and LLC protocol names.
  */
-import { readFileSync } from 'node:fs';
+import { hostReadText } from '../../host/io.js';
 
 const cache = new Map<string, string>();
 function readText(path: string): string {
   if (!cache.has(path)) {
     try {
-      cache.set(path, readFileSync(path, 'utf8'));
+      cache.set(path, hostReadText(path));
     } catch {
       cache.set(path, '');
     }

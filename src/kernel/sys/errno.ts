@@ -4,18 +4,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { KernelError } from '../../errors.js';
-import { errnoTable } from './ffi.js';
+import { LINUX_ERRNO } from '../../isa/errno.js';
 
 let names: Map<number, string> | undefined;
 
-/** Linux errno values bpfkit cares about even if koffi's table lacks them. */
-const EXTRA: Record<number, string> = { 95: 'EOPNOTSUPP', 524: 'ENOTSUPP', 512: 'ERESTARTSYS', 4: 'EINTR' };
+/** Kernel-internal errno values (include/linux/errno.h) that bpf(2) can still return. */
+const EXTRA: Record<number, string> = { 524: 'ENOTSUPP', 512: 'ERESTARTSYS' };
 
 /** The symbolic name of an errno value (`2` → `ENOENT`), or `E<n>` when unknown. */
 export function errnoName(errno: number): string {
   if (!names) {
     names = new Map();
-    for (const [name, n] of Object.entries(errnoTable())) {
+    for (const [name, n] of Object.entries(LINUX_ERRNO)) {
       // Prefer the canonical spelling when aliases share a number (EWOULDBLOCK/EAGAIN, EDEADLOCK/EDEADLK...).
       if (!names.has(n) || name === 'EAGAIN' || name === 'EDEADLK' || name === 'EOPNOTSUPP') names.set(n, name);
     }
@@ -26,8 +26,7 @@ export function errnoName(errno: number): string {
 
 /** The errno value of a name (`ENOENT` → 2). */
 export function errnoValue(name: string): number | undefined {
-  const t = errnoTable();
-  if (name in t) return t[name];
+  if (Object.hasOwn(LINUX_ERRNO, name)) return LINUX_ERRNO[name];
   for (const [n, nm] of Object.entries(EXTRA)) if (nm === name) return Number(n);
   return undefined;
 }

@@ -165,11 +165,6 @@ export function viewOf(addr: bigint, len: number): ArrayBuffer {
   return kf().view(addr, len);
 }
 
-/** The errno numbers koffi knows, by name (`ENOENT` → 2). */
-export function errnoTable(): Record<string, number> {
-  return kf().os.errno;
-}
-
 /** Watch a file descriptor for readability on libuv's loop (no thread). Undocumented koffi API (notes/ffi.md). */
 export function pollFd(fd: number, onReadable: () => void): { start(): void; stop(): void; close(): void; unref(): void; ref(): void } {
   const handle = kf().node.poll(fd, { readable: true }, () => onReadable());

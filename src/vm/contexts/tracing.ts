@@ -4,8 +4,8 @@
  * the event or from an explicit field list), raw tracepoints and fentry/fexit/tp_btf (an array of u64
  * arguments, fexit with the return value after them), and raw context bytes for everything else.
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
+import { hostReadText } from '../../host/io.js';
 import type { Memory } from '../api.js';
 import type { RuntimeEnv } from '../helpers/env.js';
 import { PERF_EVENT_DATA, PT_REGS, PT_REGS_ARGS, type CtxLayout } from './layouts.js';
@@ -76,7 +76,7 @@ export function parseTracepointFormat(text: string): TracepointField[] {
 export function tracepointFormat(event: string): TracepointField[] | undefined {
   for (const root of ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events']) {
     try {
-      return parseTracepointFormat(readFileSync(`${root}/${event}/format`, 'utf8'));
+      return parseTracepointFormat(hostReadText(`${root}/${event}/format`));
     } catch {
       // try the next mount point
     }

@@ -8,7 +8,6 @@
  * Operations: push (bpf_map_push_elem / update) adds; peek (bpf_map_peek_elem / lookup) answers 0 = maybe present,
  * ENOENT = surely absent. No keys: delete, pop and get_next_key are EOPNOTSUPP/EINVAL as in the kernel.
  */
-import { randomInt } from 'node:crypto';
 import type { MapSpec } from '../../spec/map.js';
 import { Uapi } from '../../isa/uapi.js';
 import { Errno } from '../errno.js';
@@ -39,7 +38,7 @@ export class BloomFilterMap extends UserMap {
       bytes = nrBits / 8;
     }
     this.bits = new Uint8Array(bytes);
-    this.seed = spec.flags & Uapi.BPF_F_ZERO_SEED ? 0 : randomInt(0, 2 ** 32 - 1);
+    this.seed = spec.flags & Uapi.BPF_F_ZERO_SEED ? 0 : globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
   }
 
   get size(): number {
