@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine: npm dependencies and, when root on Debian,
-# the external tools some tests compare against (clang/llvm, bpftool, libbpf, tcpdump, iproute2, bpftrace).
+# the external tools some tests compare against (clang/llvm, bpftool, libbpf, tcpdump, iproute2, bpftrace,
+# <sys/sdt.h> for the USDT tests).
 # Idempotent and quiet when everything is present. Tests that still lack a tool skip and say why.
 set -u
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v bpftrace >/dev/null || need+=(bpftrace)
 [[ -f /usr/include/linux/bpf.h ]] || need+=(linux-libc-dev)
 command -v gcc >/dev/null || need+=(gcc)
+[[ -f /usr/include/x86_64-linux-gnu/sys/sdt.h || -f /usr/include/aarch64-linux-gnu/sys/sdt.h || -f /usr/include/sys/sdt.h ]] || need+=(systemtap-sdt-dev)
 
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

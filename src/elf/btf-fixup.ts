@@ -7,14 +7,15 @@
  * - DATASEC `.kconfig`: size and offsets of the kconfig map layout, vars made global;
  * - DATASEC `.ksyms`: rewritten as an anonymous struct of ints (the kernel requires DATASEC entries to be
  *   allocated VARs, which ksym externs are not; libbpf instead appends a dummy VAR), its VARs made global ints,
- *   extern FUNCs made global.
+ *   extern FUNCs made global;
+ * - global FUNCs of hidden/internal-visibility subprograms made static (libbpf's mark_btf_static).
  */
 import { BtfError, ElfError } from '../errors.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfBuilder } from '../btf/builder.js';
 import type { BtfDatasec } from '../btf/types.js';
 import type { KconfigExtern } from './kconfig.js';
-import type { ElfFile } from './reader.js';
+import { STB, STT, STV, type ElfFile } from './reader.js';
 
 /**
  * The object's BTF encoded with the fixups applied (a new blob; `btf` is not changed). Throws `ElfError` for a
@@ -38,8 +39,15 @@ export function fixupBtf(btf: Btf, elf: ElfFile, kconfig: readonly KconfigExtern
     if (v.kind === 'var') b.set(id, { ...v, linkage: 'global', typeId: typeId ?? v.typeId });
   };
 
+  // Global/weak subprograms (.text) with hidden or internal visibility are verified as static (libbpf's rule;
+  // <bpf/usdt.bpf.h>'s `__weak __hidden` bpf_usdt_arg() relies on it).
+  const text = elf.section('.text')?.index;
+  const hiddenSubprogs = new Set(
+    elf.symbols.filter((s) => s.type === STT.FUNC && s.bind !== STB.LOCAL && (s.visibility === STV.HIDDEN || s.visibility === STV.INTERNAL) && s.shndx === text).map((s) => s.name),
+  );
   for (const t of btf.types()) {
     if (t.kind === 'func' && t.linkage === 'extern') b.set(t.id, { ...t, linkage: 'global' });
+    if (t.kind === 'func' && t.linkage === 'global' && hiddenSubprogs.has(t.name)) b.set(t.id, { ...t, linkage: 'static' });
     if (t.kind !== 'datasec') continue;
     if (t.name === '.ksyms') {
       if (!intId) continue;

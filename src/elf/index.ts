@@ -3,5 +3,8 @@ export * from './reader.js';
 export * from './sections.js';
 export * from './object.js';
 export * from './kconfig.js';
+export * from './segments.js';
+export * from './usdt-notes.js';
+export * from './usdt-args.js';
 export { codeSections, type CodeSection, type ElfFunction } from './functions.js';
 export type { ObjectMap } from './maps.js';

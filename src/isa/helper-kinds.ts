@@ -82,6 +82,7 @@ const TABLE: Record<string, VerifierProto> = {
   tail_call: P(['ctx', 'map', 'any'], 'int', ['base']),
   get_current_pid_tgid: P([], 'int', ['trace']),
   get_current_uid_gid: P([], 'int', ['trace']),
+  get_attach_cookie: P(['ctx'], 'int', ['trace']),
   get_current_comm: P(['uninit_mem', 'size'], 'int', ['trace']),
   get_current_task: P([], 'int', ['perfmon']),
   get_current_cgroup_id: P([], 'int', ['trace']),

@@ -23,12 +23,14 @@ import { readKernelObject } from '../../src/kernel/load/object-file.js';
 import { globalVariables } from '../../src/kernel/load/globals.js';
 import { attachBySection } from '../../src/kernel/link/auto.js';
 import { attachTcx } from '../../src/kernel/link/tcx.js';
+import { attachUsdt, UsdtLink } from '../../src/kernel/link/usdt.js';
 import { BpfLink, closeLinks, type Link } from '../../src/kernel/link/link.js';
 import { PerfEventLink } from '../../src/kernel/link/perf-event.js';
 import { RingBuffer } from '../../src/kernel/ringbuf/reader.js';
 import { tryOpenById } from '../../src/kernel/info/ids.js';
 import { kprobes, uprobes, cgroup2Root } from '../../src/kernel/features/probe.js';
 import { socket, bindInet, recvNonBlocking, closeFd, getpid, AF_INET, SOCK_DGRAM } from '../../src/kernel/sys/net.js';
+import { usdtTarget } from './usdt-fixture.js';
 import { hasTool, makeCgroup, makeVethNetns, readU64, run, startHelper, testHelper, u32, u64, waitFor, type VethNetns } from './fixtures.js';
 
 const EXAMPLES = new URL('../../../examples/build/', import.meta.url).pathname;
@@ -383,6 +385,62 @@ const CASES: Record<string, Case> = {
       assert.equal(readU64(m.lookup(u32(0))), BigInt(N), 'getpid calls');
       assert.equal(readU64(m.lookup(u32(1))), BigInt(child.pid), 'last getpid return');
       await detach(links);
+    },
+  },
+
+  usdt_probe: {
+    programs: {
+      on_tick: 'usdt bpfkit:tick auto-attached from its section (two call sites in a gcc-built PIE target)',
+      on_gated: 'usdt bpfkit:gated in the target\'s shared library, behind a semaphore, attachUsdt with a USDT cookie',
+    },
+    async run(t) {
+      const u = uprobes();
+      if (!u.ok) return void t.skip(u.reason ?? 'no uprobes');
+      const tg = usdtTarget();
+      if ('skip' in tg) return void t.skip(tg.skip);
+      const c = load(t, 'usdt_probe');
+      if (!c) return;
+      const rb = new RingBuffer(c.map('usdt_events'));
+      cleanups.push(() => rb.close());
+      const N = 3;
+      // Held at "ready" until attached; go() lets it run both of its rounds.
+      const child = await startHelper(tg.exe, [String(N)], { ready: /^ready sema=0$/m });
+      cleanups.push(() => child.kill());
+      const savedPath = process.env.PATH;
+      process.env.PATH = `${tg.dir}:${savedPath ?? ''}`; // the section names the target by its bare name
+      const links: Link[] = [];
+      try {
+        links.push(attachBySection(c.program('on_tick'), { pid: child.pid }));
+      } finally {
+        process.env.PATH = savedPath;
+      }
+      links.push(attachUsdt(c.program('on_gated'), { binary: tg.lib, provider: 'bpfkit', name: 'gated', pid: child.pid, cookie: 42n }));
+      assert.deepEqual(links.map((l) => l.kind), ['usdt', 'usdt']);
+      child.go();
+      const { status, stdout } = await child.done();
+      assert.equal(status, 0);
+      assert.match(stdout, new RegExp(`done sema=1 gated=${N}\\nagain sema=1 gated=${N}`), 'semaphore set while attached');
+      const events: { probe: number; pid: number; cookie: bigint; args: bigint[] }[] = [];
+      rb.drain((r) => {
+        const b = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+        events.push({ probe: b.readUInt32LE(0), pid: b.readUInt32LE(4), cookie: b.readBigUInt64LE(16), args: [0, 1, 2, 3].map((i) => b.readBigInt64LE(24 + i * 8)) });
+      });
+      assert.ok(events.every((e) => e.pid === child.pid));
+      const ticks = events.filter((e) => e.probe === 1);
+      const gates = events.filter((e) => e.probe === 2);
+      const round = [...Array(N).keys(), 99].map(BigInt);
+      assert.deepEqual(ticks.map((e) => e.args[0]), [...round, ...round], 'tick(i) from both call sites, two rounds');
+      assert.ok(ticks.every((e) => e.args[2] === -7n && e.cookie === 0n));
+      assert.deepEqual(
+        gates.map((e) => e.args),
+        [0, 1, 2, 0, 1, 2].map((v) => [BigInt(v), BigInt(-v), BigInt(200 + v), BigInt(v) << 40n]),
+        'gated(v, -v, 200 + v, v << 40)',
+      );
+      assert.ok(gates.every((e) => e.cookie === 42n), 'bpf_usdt_cookie');
+      // The call sites' perf links gone from the kernel, then the USDT links closed (spec ids freed).
+      await detach((links as UsdtLink[]).flatMap((l) => l.links));
+      await closeLinks(links);
+      assert.ok(links.every((l) => l.closed));
     },
   },
 

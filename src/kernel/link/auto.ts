@@ -1,7 +1,8 @@
 /**
  * Attaching a program by what its ELF section says (libbpf's auto-attach): tracepoints, raw tracepoints,
  * tp_btf / fentry / fexit / LSM, kprobes / ksyscalls / kprobe.multi, uprobes (`uprobe/<binary>:<symbol>`),
- * iterators; network and cgroup programs need a target from the caller (interface, cgroup path, socket).
+ * USDT probes (`usdt/<binary>:<provider>:<name>`), iterators; network and cgroup programs need a target from
+ * the caller (interface, cgroup path, socket).
  */
 import { KernelError } from '../../errors.js';
 import { classifySection } from '../../elf/sections.js';
@@ -21,6 +22,7 @@ import { attachTcx } from './tcx.js';
 import { attachTracepoint } from './tracepoint.js';
 import { attachTracing } from './tracing.js';
 import { attachUprobe } from './uprobe.js';
+import { attachUsdt } from './usdt.js';
 import { attachXdp } from './xdp.js';
 
 /** Targets for programs whose section does not say where to attach. */
@@ -80,6 +82,15 @@ export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Lin
       const fn = target.slice(i + 1);
       const [sym, off] = fn.split('+');
       return attachUprobe(prog, { binary: target.slice(0, i), symbol: sym || undefined, offset: off ? Number(off) : undefined, pid: t.pid, retprobe: kind === 'uretprobe' });
+    }
+    case 'usdt': {
+      // usdt/<binary>:<provider>:<name> (libbpf); a bare SEC("usdt") needs attachUsdt().
+      const target = need(to, 'a USDT target (usdt/<binary>:<provider>:<name>, or call attachUsdt)', prog);
+      const parts = target.split(':');
+      if (parts.length < 3 || parts.some((p) => p === '')) throw new KernelError('attach', 22, 'EINVAL', { detail: prog.name, hint: `usdt target ${target} is not binary:provider:name` });
+      const name = parts.pop()!;
+      const provider = parts.pop()!;
+      return attachUsdt(prog, { binary: parts.join(':'), provider, name, pid: t.pid });
     }
   }
   switch (prog.type) {

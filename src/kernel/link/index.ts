@@ -6,6 +6,8 @@ export * from './raw-tracepoint.js';
 export * from './tracing.js';
 export * from './kprobe.js';
 export * from './uprobe.js';
+export * from './usdt.js';
+export * from './usdt-spec.js';
 export * from './xdp.js';
 export * from './tcx.js';
 export * from './tc-classic.js';
