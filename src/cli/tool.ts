@@ -1,6 +1,7 @@
 /**
  * `bpfkit tool <name> [--duration S] [--pid P] [--json] [--interval S]`: observability tools built on the tracing
- * language — execsnoop, opensnoop, syscount, biolatency, runqlat, profile (`--flamegraph F`, `--folded [F]`,
+ * language — execsnoop, opensnoop, killsnoop, tcpstates, tcplife, biosnoop, threadsnoop, naptime (event lines),
+ * pidpersec, syscount, biolatency, runqlat, profile (`--flamegraph F`, `--folded [F]`,
  * `--pprof F`, `--hz N`) — with exports: `--prometheus :PORT` (/metrics on 127.0.0.1), `--prometheus-file F`,
  * `--otlp-file F`, `--otlp-url http://127.0.0.1:PORT/v1/metrics`. Ctrl-C stops and reports.
  */
@@ -21,8 +22,17 @@ import { opensnoop, type OpenEvent } from '../tools/opensnoop.js';
 import { profile } from '../tools/profile.js';
 import { runqlat } from '../tools/runqlat.js';
 import { syscount, type SyscallCount } from '../tools/syscount.js';
+import { biosnoop } from '../tools/biosnoop.js';
+import { killsnoop } from '../tools/killsnoop.js';
+import { naptime } from '../tools/naptime.js';
+import { pidpersec } from '../tools/pidpersec.js';
+import { tcplife } from '../tools/tcplife.js';
+import { tcpstates } from '../tools/tcpstates.js';
+import { threadsnoop } from '../tools/threadsnoop.js';
 
-const TOOLS = ['execsnoop', 'opensnoop', 'syscount', 'biolatency', 'runqlat', 'profile'] as const;
+const TOOLS = ['execsnoop', 'opensnoop', 'killsnoop', 'tcpstates', 'tcplife', 'biosnoop', 'threadsnoop', 'naptime', 'pidpersec', 'syscount', 'biolatency', 'runqlat', 'profile'] as const;
+/** Tools with --interval. */
+const INTERVAL_TOOLS = ['syscount', 'biolatency', 'runqlat', 'pidpersec'];
 type ToolName = (typeof TOOLS)[number];
 
 interface ToolCliOptions {
@@ -64,7 +74,7 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop after S seconds (default: until Ctrl-C)')
     .option('--pid <pid>', 'only this process')
     .option('--json', 'JSON lines output')
-    .option('--interval <s>', 'syscount/biolatency/runqlat: report (and reset) every S seconds')
+    .option('--interval <s>', 'syscount/biolatency/runqlat/pidpersec: report (and reset) every S seconds')
     .option('--hz <n>', 'profile: samples per second per CPU (default 99)')
     .option('--flamegraph <file>', 'profile: write an SVG flame graph')
     .option('--folded [file]', 'profile: folded stacks to FILE (or stdout)')
@@ -82,13 +92,13 @@ export function register(program: Command): void {
       const hz = num(o.hz, '--hz', true);
       const profileOnly = o.flamegraph ?? o.folded ?? o.pprof ?? o.hz;
       if (profileOnly !== undefined && tool !== 'profile') throw new UsageError('tool: --hz, --flamegraph, --folded and --pprof are for profile only');
-      if (interval !== undefined && !['syscount', 'biolatency', 'runqlat'].includes(tool)) throw new UsageError('tool: --interval is for syscount, biolatency and runqlat');
+      if (interval !== undefined && !INTERVAL_TOOLS.includes(tool)) throw new UsageError(`tool: --interval is for ${INTERVAL_TOOLS.join(', ')}`);
       const wantsMetrics = o.prometheus !== undefined || o.prometheusFile !== undefined || o.otlpFile !== undefined || o.otlpUrl !== undefined;
       if (wantsMetrics && tool === 'profile') throw new UsageError('tool: profile exports with --pprof, --folded or --flamegraph, not metrics');
       const port = o.prometheus !== undefined ? parseListenAddress(o.prometheus) : undefined;
       if (o.otlpUrl !== undefined) checkOtlpUrl(o.otlpUrl);
       // A live endpoint needs fresh data: histogram/count tools then report every 5 s unless told otherwise.
-      if (port !== undefined && interval === undefined && ['syscount', 'biolatency', 'runqlat'].includes(tool)) interval = 5;
+      if (port !== undefined && interval === undefined && INTERVAL_TOOLS.includes(tool)) interval = 5;
 
       const ac = new AbortController();
       const stop = () => ac.abort();
@@ -137,6 +147,35 @@ export function register(program: Command): void {
                 },
               });
             }
+            break;
+          }
+          case 'killsnoop':
+          case 'tcpstates':
+          case 'tcplife':
+          case 'biosnoop':
+          case 'threadsnoop':
+          case 'naptime': {
+            await runEventTool(tool, base, !!o.json, (m) => {
+              metrics = m;
+              published();
+            });
+            break;
+          }
+          case 'pidpersec': {
+            let total = 0;
+            let last = Date.now();
+            const report = (n: number, rate: number) => {
+              total += n;
+              last = Date.now();
+              metrics = [{ kind: 'counter', name: 'bpfkit_forks_total', help: 'new processes and threads (sched_process_fork)', unit: '1', points: [{ labels: {}, value: total }] }];
+              published();
+              const now = new Date();
+              if (o.json) out(JSON.stringify({ time: now.toISOString(), forks: n, perSecond: rate }) + '\n');
+              else out(`${now.toISOString().slice(11, 19)} PIDs/sec: ${rate}\n`);
+            };
+            const all = await pidpersec({ ...base, interval: interval ?? 1, onInterval: report });
+            // Forks of the last, partial interval.
+            if (all > total) report(all - total, Math.round(((all - total) * 1000) / Math.max(1, Date.now() - last)));
             break;
           }
           case 'syscount': {
@@ -192,4 +231,54 @@ export function register(program: Command): void {
         await server?.close();
       }
     });
+}
+
+type EventTool = 'killsnoop' | 'tcpstates' | 'tcplife' | 'biosnoop' | 'threadsnoop' | 'naptime';
+
+/** Metric of each event tool: a per-comm counter of its events. */
+const EVENT_METRIC: Record<EventTool, [string, string]> = {
+  killsnoop: ['bpfkit_kills_total', 'kill() calls, per sending command'],
+  tcpstates: ['bpfkit_tcp_state_changes_total', 'TCP state changes, per command in whose context they ran'],
+  tcplife: ['bpfkit_tcp_connections_total', 'closed TCP connections, per command'],
+  biosnoop: ['bpfkit_block_requests_total', 'completed block I/O requests, per issuing command'],
+  threadsnoop: ['bpfkit_threads_created_total', 'pthread_create() calls, per command'],
+  naptime: ['bpfkit_sleeps_total', 'nanosleep()/clock_nanosleep() calls, per command'],
+};
+
+/** Columns like bpftrace's (killsnoop, tcplife, threadsnoop) and bcc's (tcpstates, biosnoop) tools. */
+async function runEventTool(tool: EventTool, base: { duration?: number; pid?: number; signal: AbortSignal; onReady?: () => void }, json: boolean, publish: (m: Metric[]) => void): Promise<void> {
+  const perComm = new Map<string, number>();
+  const emit = (e: { comm: string; time: Date }, line: string) => {
+    perComm.set(e.comm, (perComm.get(e.comm) ?? 0) + 1);
+    publish(eventCountMetrics(EVENT_METRIC[tool][0], EVENT_METRIC[tool][1], perComm));
+    out(json ? JSON.stringify({ ...e, time: e.time.toISOString() }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n' : line + '\n');
+  };
+  // Like bpftrace's tools: say on stderr when every probe is attached (scripts wait for it).
+  base = { ...base, onReady: () => process.stderr.write(`Tracing ${tool}... Hit Ctrl-C to end.\n`) };
+  const t = (d: Date) => d.toISOString().slice(11, 23);
+  const l = (v: unknown, n: number) => String(v).padEnd(n);
+  const r = (v: unknown, n: number) => String(v).padStart(n);
+  const header = (s: string) => {
+    if (!json) out(s + '\n');
+  };
+  switch (tool) {
+    case 'killsnoop':
+      header(`${l('TIME', 15)} ${r('PID', 7)} ${l('COMM', 16)} ${r('SIG', 4)} ${r('TPID', 6)} RESULT`);
+      return killsnoop({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 15)} ${r(e.pid, 7)} ${l(e.comm, 16)} ${r(e.signal, 4)} ${r(e.targetPid, 6)} ${r(e.result, 6)}`) });
+    case 'tcpstates':
+      header(`${l('SKADDR', 16)} ${l('C-PID', 6)} ${l('C-COMM', 16)} ${l('LADDR', 15)} ${l('LPORT', 5)} ${l('RADDR', 15)} ${l('RPORT', 5)} ${l('OLDSTATE', 11)} -> ${l('NEWSTATE', 11)} MS`);
+      return tcpstates({ ...base, onEvent: (e) => emit(e, `${l(e.skaddr, 16)} ${l(e.pid, 6)} ${l(e.comm, 16)} ${l(e.saddr, 15)} ${l(e.sport, 5)} ${l(e.daddr, 15)} ${l(e.dport, 5)} ${l(e.oldState, 11)} -> ${l(e.newState, 11)} ${e.ms.toFixed(3)}`) });
+    case 'tcplife':
+      header(`${l('PID', 5)} ${l('COMM', 10)} ${l('LADDR', 15)} ${l('LPORT', 5)} ${l('RADDR', 15)} ${l('RPORT', 5)} ${r('TX_KB', 5)} ${r('RX_KB', 5)} MS`);
+      return tcplife({ ...base, onEvent: (e) => emit(e, `${l(e.pid, 5)} ${l(e.comm.slice(0, 10), 10)} ${l(e.saddr, 15)} ${l(e.sport, 5)} ${l(e.daddr, 15)} ${l(e.dport, 6)} ${r(Math.floor(e.txBytes / 1024), 5)} ${r(Math.floor(e.rxBytes / 1024), 5)} ${Math.floor(e.ms)}`) });
+    case 'biosnoop':
+      header(`${l('TIME', 12)} ${l('COMM', 16)} ${l('PID', 7)} ${l('DISK', 9)} ${l('T', 4)} ${l('SECTOR', 12)} ${l('BYTES', 8)} ${r('LAT(ms)', 8)}`);
+      return biosnoop({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 12)} ${l(e.comm, 16)} ${l(e.pid, 7)} ${l(e.disk, 9)} ${l(e.rwbs, 4)} ${l(e.sector, 12)} ${l(e.bytes, 8)} ${r(e.ms.toFixed(3), 8)}`) });
+    case 'threadsnoop':
+      header(`${l('TIME', 15)} ${r('PID', 7)} ${l('COMM', 16)} FUNC`);
+      return threadsnoop({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 15)} ${r(e.pid, 7)} ${l(e.comm, 16)} ${e.func}`) });
+    case 'naptime':
+      header(`${l('TIME', 12)} ${l('PPID', 6)} ${l('PCOMM', 16)} ${l('PID', 6)} ${l('COMM', 16)} SECONDS`);
+      return naptime({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 12)} ${l(e.ppid, 6)} ${l(e.pcomm, 16)} ${l(e.pid, 6)} ${l(e.comm, 16)} ${e.absolute ? `@${e.sec}.${String(e.nsec).padStart(9, '0')}` : `${e.sec}.${String(Math.floor(e.nsec / 1e6)).padStart(3, '0')}`}`) });
+  }
 }

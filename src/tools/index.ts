@@ -1,9 +1,18 @@
 /**
- * Observability tools built on the tracing language (execsnoop, opensnoop, syscount, biolatency, runqlat,
- * profile), flame graphs, and exports fleets collect: Prometheus exposition, OTLP/JSON metrics, pprof.
+ * Observability tools built on the tracing language (execsnoop, opensnoop, killsnoop, tcpstates, tcplife,
+ * biosnoop, threadsnoop, naptime, pidpersec, syscount, biolatency, runqlat, profile), flame graphs, and exports
+ * fleets collect: Prometheus exposition, OTLP/JSON metrics, pprof.
  */
 export { execsnoop, execsnoopScript, type ExecEvent } from './execsnoop.js';
 export { opensnoop, opensnoopScript, type OpenEvent } from './opensnoop.js';
+export { killsnoop, killsnoopScript, type KillEvent } from './killsnoop.js';
+export { tcpstates, tcpstatesScript, type TcpStateEvent } from './tcpstates.js';
+export { tcplife, tcplifeScript, type TcpLifeEvent } from './tcplife.js';
+export { biosnoop, biosnoopScript, type BioEvent } from './biosnoop.js';
+export { threadsnoop, threadsnoopScript, type ThreadEvent } from './threadsnoop.js';
+export { naptime, naptimeScript, type NapEvent } from './naptime.js';
+export { pidpersec, pidpersecScript } from './pidpersec.js';
+export { signalName, tcpStateName, blockDeviceName, TCP_STATES } from './names.js';
 export { syscount, syscountScript, syscallName, type SyscallCount } from './syscount.js';
 export { biolatency, biolatencyScript } from './biolatency.js';
 export { runqlat, runqlatScript } from './runqlat.js';

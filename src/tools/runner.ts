@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { compileScript } from '../trace/compile.js';
 import type { RawEntry } from '../trace/output.js';
-import { runScript, type StackFrames } from '../trace/runtime.js';
+import { runScript, type JoinResult, type StackFrames } from '../trace/runtime.js';
 import type { MapInfo } from '../trace/types.js';
 
 /** Options every tool takes. */
@@ -26,6 +26,8 @@ export interface ScriptHandlers {
   onLine?: (fields: string[]) => void;
   /** A map printed with print() (`when: 'print'`) or left at exit (`'exit'`). */
   onMap?: (info: MapInfo, entries: RawEntry[], frames: StackFrames, when: 'print' | 'exit') => void;
+  /** Every element of a join() of the script, with the thread that ran it (instead of a text line). */
+  onJoin?: (j: JoinResult) => void;
 }
 
 /** Checks the shared options; throws UsageError on nonsense. */
@@ -67,6 +69,7 @@ export async function runToolScript(src: string, o: ToolOptions, h: ScriptHandle
         }
       },
       mapSink: (info, entries, frames, when) => h.onMap?.(info, entries, frames, when),
+      joinSink: (j) => h.onJoin?.(j),
     });
   } finally {
     if (timer) clearTimeout(timer);

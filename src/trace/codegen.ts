@@ -8,21 +8,24 @@
 import { AluOp, JmpOp, PT_REGS_ARGS, PT_REGS_LAYOUT, fieldNamed, HelperId, Uapi, type Insn } from '../isa/index.js';
 import type { InsnReference } from '../spec/program.js';
 import type { Expr, Loc, MapExpr, Stmt } from './ast.js';
-import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7 } from './emitter.js';
+import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9 } from './emitter.js';
 import { traceError } from './errors.js';
 import { positionalInt, type CheckedProbe, type PrintfInfo } from './semantic.js';
 import { ctypeSize, type CType } from './ctypes.js';
-import { STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
+import { JOIN_ARGS, JOIN_ARGSIZE, JOIN_HEADER, JoinFlag, STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
 import { taskOffsets, type TaskOffsets } from './task-offsets.js';
 
 /** Event kinds in the first u32 of a ring buffer record. */
-export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6 } as const;
+export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6, /** join(): see JOIN_HEADER */ JOIN: 7 } as const;
 
 /** Reference names of the internal maps. */
 export const EVENTS_MAP = 'events';
 export const GLOBALS_MAP = 'globals';
 export const KSTACK_MAP = 'kstacks';
 export const USTACK_MAP = 'ustacks';
+/** Per-CPU scratch of join() records (too big for the BPF stack): one JOIN_HEADER + JOIN_ARGS * JOIN_ARGSIZE value. */
+export const JOIN_MAP = 'join';
+export const JOIN_VALUE_SIZE = JOIN_HEADER + JOIN_ARGS * JOIN_ARGSIZE;
 /** Globals map value: [0] start time (ns, CLOCK_MONOTONIC), [8] child pid. */
 export const GLOBAL_START = 0;
 export const GLOBAL_CPID = 8;
@@ -36,6 +39,8 @@ export interface CodegenEnv {
   mapIndex: (name: string) => number;
   /** printf id for a checked printf (registers its layout). */
   printfId: (info: PrintfInfo) => number;
+  /** join id for a delimiter (registers it; the script then needs JOIN_MAP). */
+  joinId: (delim: string) => number;
   file: string;
 }
 
@@ -192,6 +197,8 @@ class Gen {
           return this.printf(x);
         case 'exit':
           return this.event(EventKind.EXIT, 0, x.loc);
+        case 'join':
+          return this.join(x);
         case 'print':
         case 'clear':
         case 'zero': {
@@ -241,6 +248,84 @@ class Gen {
     const t = this.ty(x);
     if (isBuf(t)) this.str(x, this.alloc(tySize(t), x.loc));
     else this.int(x);
+  }
+
+  /**
+   * join(arr [, delim]): fill the per-CPU scratch record with up to JOIN_ARGS strings of the NULL-terminated
+   * pointer array `arr` (packed, each at most JOIN_ARGSIZE bytes with its NUL), then send only the used bytes.
+   * r7 = the record, r8 = bytes used so far, r9 = the array.
+   */
+  private join(x: Extract<Expr, { kind: 'call' }>): void {
+    const e = this.e;
+    const d = x.args[1];
+    const id = this.env.joinId(d && d.kind === 'str' ? d.value : ' ');
+    const t = this.ty(x.args[0]!);
+    const ap = this.cp.ap;
+    // Syscall arguments and uprobe registers point into the traced process.
+    const user = (t.k === 'int' && t.user) || ap.kind === 'uprobe' || ap.kind === 'uretprobe' || (ap.kind === 'tracepoint' && ap.category === 'syscalls');
+    const readPtr = H(user ? 'probe_read_user' : 'probe_read_kernel');
+    const readStr = H(user ? 'probe_read_user_str' : 'probe_read_kernel_str');
+    const slot = this.alloc(8, x.loc);
+    this.int(x.args[0]!);
+    e.mov(R9, R0);
+    e.st(8, FP, slot, 0);
+    e.ldMap(R1, JOIN_MAP);
+    e.fpAddr(R2, slot);
+    e.call(H('map_lookup_elem'));
+    const end = e.label();
+    const fault = e.label();
+    const out = e.label();
+    e.jmpImm(JmpOp.JEQ, R0, 0, end);
+    e.mov(R7, R0);
+    e.st(4, R7, 0, EventKind.JOIN);
+    e.st(4, R7, 4, id);
+    e.call(H('get_current_pid_tgid'));
+    e.stx(8, R7, 8, R0);
+    e.st(8, R7, 16, 0);
+    e.movImm(R8, JOIN_HEADER);
+    const setFlag = (flag: number) => {
+      e.ldx(4, R1, R7, 20);
+      e.aluImm(AluOp.OR, R1, flag);
+      e.stx(4, R7, 20, R1);
+    };
+    for (let i = 0; i <= JOIN_ARGS; i++) {
+      e.fpAddr(R1, slot);
+      e.movImm(R2, 8);
+      e.mov(R3, R9);
+      if (i) e.aluImm(AluOp.ADD, R3, i * 8);
+      e.call(readPtr);
+      e.jmpImm(JmpOp.JNE, R0, 0, fault);
+      e.ldx(8, R3, FP, slot);
+      e.jmpImm(JmpOp.JEQ, R3, 0, out);
+      if (i === JOIN_ARGS) {
+        setFlag(JoinFlag.MORE);
+        break;
+      }
+      // Always true; tells the verifier the string fits the record.
+      e.jmpImm(JmpOp.JGT, R8, JOIN_HEADER + i * JOIN_ARGSIZE, out);
+      e.mov(R1, R7);
+      e.alu(AluOp.ADD, R1, R8);
+      e.movImm(R2, JOIN_ARGSIZE);
+      e.call(readStr);
+      e.jmpImm(JmpOp.JSLE, R0, 0, fault);
+      e.jmpImm(JmpOp.JGT, R0, JOIN_ARGSIZE, fault);
+      e.alu(AluOp.ADD, R8, R0);
+      e.st(4, R7, 16, i + 1);
+      const full = e.label();
+      e.jmpImm(JmpOp.JNE, R0, JOIN_ARGSIZE, full);
+      setFlag(JoinFlag.TRUNCATED);
+      e.bind(full);
+    }
+    e.ja(out);
+    e.bind(fault);
+    setFlag(JoinFlag.FAULT);
+    e.bind(out);
+    e.ldMap(R1, EVENTS_MAP);
+    e.mov(R2, R7);
+    e.mov(R3, R8);
+    e.movImm(R4, 0);
+    e.call(H('ringbuf_output'));
+    e.bind(end);
   }
 
   private event(kind: number, id: number, loc: Loc): void {

@@ -5,7 +5,7 @@
 import { MapType } from '../isa/uapi.js';
 import type { MapSpec } from '../spec/map.js';
 import type { Script } from './ast.js';
-import { EVENTS_MAP, GLOBALS_MAP, KSTACK_MAP, USTACK_MAP, generateProbe, type GeneratedProgram } from './codegen.js';
+import { EVENTS_MAP, GLOBALS_MAP, JOIN_MAP, JOIN_VALUE_SIZE, KSTACK_MAP, USTACK_MAP, generateProbe, type GeneratedProgram } from './codegen.js';
 import { traceError } from './errors.js';
 import { parseScript } from './parser.js';
 import { expandProbe, progTypeFor, type AttachPoint } from './probes.js';
@@ -34,6 +34,8 @@ export interface CompiledScript {
   /** Reference name (`m0`...) → kernel map spec, internal maps included. */
   mapSpecs: Map<string, MapSpec>;
   printfs: PrintfInfo[];
+  /** Delimiters of the join() calls, by join id. */
+  joins: string[];
   /** Attach-point count (what "Attaching N probes..." says). */
   attachCount: number;
   usesStacks: { kernel: boolean; user: boolean };
@@ -107,6 +109,7 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
   const printfs: PrintfInfo[] = [];
   const printfKey = new Map<string, number>();
   const usesStacks = { kernel: false, user: false };
+  const joins: string[] = [];
   const probes: CompiledProbe[] = checked.map((cp) => {
     for (const t of cp.types.values()) {
       if (t.k === 'stack') usesStacks[t.user ? 'user' : 'kernel'] = true;
@@ -126,6 +129,10 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
         }
         return id;
       },
+      joinId: (delim) => {
+        const i = joins.indexOf(delim);
+        return i >= 0 ? i : joins.push(delim) - 1;
+      },
     });
     return { ap: cp.ap, progType: progTypeFor(cp.ap), program };
   });
@@ -143,7 +150,8 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
   });
   mapSpecs.set(EVENTS_MAP, { name: 'bt_events', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: RINGBUF_BYTES, flags: 0 });
   mapSpecs.set(GLOBALS_MAP, { name: 'bt_globals', type: MapType.ARRAY, keySize: 4, valueSize: 16, maxEntries: 1, flags: 0 });
+  if (joins.length) mapSpecs.set(JOIN_MAP, { name: 'bt_join', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_VALUE_SIZE, maxEntries: 1, flags: 0 });
   if (usesStacks.kernel) mapSpecs.set(KSTACK_MAP, { name: 'bt_kstack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
   if (usesStacks.user) mapSpecs.set(USTACK_MAP, { name: 'bt_ustack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
-  return { probes, maps, mapSpecs, printfs, attachCount: probes.length, usesStacks };
+  return { probes, maps, mapSpecs, printfs, joins, attachCount: probes.length, usesStacks };
 }

@@ -5,7 +5,7 @@
 export { parseScript } from './parser.js';
 export type { Script, Probe, ProbeSpec, Stmt, Expr, MapExpr, Loc as TraceLoc } from './ast.js';
 export { compileScript, compileAst, type CompiledScript, type CompiledProbe, type CompileOptions } from './compile.js';
-export { runScript, type RunOptions as TraceRunOptions, type RunResult as TraceRunResult, type StackFrames } from './runtime.js';
+export { runScript, decodeJoin, joinText, type RunOptions as TraceRunOptions, type RunResult as TraceRunResult, type StackFrames, type JoinResult } from './runtime.js';
 export type { MapInfo as TraceMapInfo } from './types.js';
 export { kernelSymbol } from './symbols.js';
 export { formatMap, histText, lhistText, type RawEntry } from './output.js';

@@ -5,7 +5,9 @@
  * Output goes to the caller's `write` callback; nothing is printed here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SYSCALLS_AARCH64 } from '../isa/syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../isa/syscalls-x86_64.js';
 import { KernelError } from '../errors.js';
 import { features } from '../kernel/features/index.js';
 import { KernelMap } from '../kernel/maps/map.js';
@@ -22,7 +24,7 @@ import type { CompiledProbe, CompiledScript } from './compile.js';
 import { formatMap, mapJson, valueStr, type PrintOptions, type RawEntry, type StackResolver } from './output.js';
 import { formatPrintf } from './printf-format.js';
 import { stackText } from './symbols.js';
-import { STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
+import { JOIN_HEADER, JoinFlag, STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
 
 /** How to run a script. */
 export interface RunOptions {
@@ -45,6 +47,53 @@ export interface RunOptions {
    * per-CPU entries, and a reader of stack-id frames valid only during the call (tools in src/tools use it).
    */
   mapSink?: (info: MapInfo, entries: RawEntry[], frames: StackFrames, when: 'print' | 'exit') => void;
+  /** Receives join() results instead of their text line (tools in src/tools use it: elements may hold spaces). */
+  joinSink?: (j: JoinResult) => void;
+}
+
+/** One join() as it happened in the kernel. */
+export interface JoinResult {
+  /** Every element read (bpftrace's text stops at the first empty one; these do not). */
+  args: string[];
+  /** The delimiter the script gave (default " "). */
+  delim: string;
+  /** Process and thread that ran the probe. */
+  pid: number;
+  tid: number;
+  /** More than 16 elements, an element cut to 1023 bytes, or a read fault (`args` is then partial). */
+  more: boolean;
+  truncated: boolean;
+  fault: boolean;
+}
+
+/** Decode a join record (see JOIN_HEADER). */
+export function decodeJoin(b: Buffer, delims: string[]): JoinResult {
+  const pidTgid = b.readBigUInt64LE(8);
+  const count = b.readUInt32LE(16);
+  const flags = b.readUInt32LE(20);
+  const args: string[] = [];
+  let off = JOIN_HEADER;
+  for (let i = 0; i < count && off < b.length; i++) {
+    let z = b.indexOf(0, off);
+    if (z < 0) z = b.length;
+    args.push(b.subarray(off, z).toString('latin1'));
+    off = z + 1;
+  }
+  return {
+    args,
+    delim: delims[b.readUInt32LE(4)] ?? ' ',
+    pid: Number(pidTgid >> 32n),
+    tid: Number(pidTgid & 0xffffffffn),
+    more: (flags & JoinFlag.MORE) !== 0,
+    truncated: (flags & JoinFlag.TRUNCATED) !== 0,
+    fault: (flags & JoinFlag.FAULT) !== 0,
+  };
+}
+
+/** bpftrace's text of a join: the elements up to the first empty one, joined by the delimiter. */
+export function joinText(j: JoinResult): string {
+  const end = j.args.indexOf('');
+  return (end < 0 ? j.args : j.args.slice(0, end)).join(j.delim);
 }
 
 /** Frame addresses of a kstack/ustack id (innermost first; empty when the id is unknown). */
@@ -171,6 +220,13 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
           o.write(json ? JSON.stringify({ type: 'printf', data: text }) + '\n' : text);
           return;
         }
+        case EventKind.JOIN: {
+          const j = decodeJoin(b, c.joins);
+          if (o.joinSink) return o.joinSink(j);
+          const text = joinText(j) + '\n';
+          o.write(json ? JSON.stringify({ type: 'join', data: text.slice(0, -1) }) + '\n' : text);
+          return;
+        }
         case EventKind.EXIT:
           exited = true;
           finish?.('exit');
@@ -192,7 +248,11 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     if (o.command) {
       // The child waits for a line on fd 3 so that it starts only once every probe is attached.
       child = spawn('/bin/sh', ['-c', `read _ <&3; exec 3<&-; exec ${o.command}`], { stdio: [o.childStdio ?? 'inherit', o.childStdio ?? 'inherit', o.childStdio ?? 'inherit', 'pipe'] });
+      // The shell may be killed before it reads "go" (exit() in BEGIN): ignore the reset of its control pipe.
+      (child.stdio[3] as NodeJS.ReadWriteStream | null)?.on('error', () => {});
       o.onChild?.(child);
+      // Attach only once the shell sits in read(): its own start-up syscalls (dash calls getpid) are not traced.
+      if (child.pid) await blockedInRead(child.pid);
       gval.writeBigUInt64LE(BigInt(child.pid ?? 0), GLOBAL_CPID);
       globals.update(Buffer.alloc(4), gval);
     }
@@ -246,6 +306,22 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     for (const { prog } of progs) prog.close();
     for (const m of maps.values()) m.close();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+}
+
+/** Poll /proc/PID/syscall until the process is blocked in read(2) (gives up after 2 s or when it is gone). */
+async function blockedInRead(pid: number): Promise<void> {
+  const readNr = process.arch === 'arm64' ? SYSCALLS_AARCH64.read : SYSCALLS_X86_64.read;
+  const end = Date.now() + 2000;
+  while (Date.now() < end) {
+    let s: string;
+    try {
+      s = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+    } catch {
+      return;
+    }
+    if (Number(s.split(' ')[0]) === readNr) return;
+    await sleep(2);
   }
 }
 

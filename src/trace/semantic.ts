@@ -19,7 +19,7 @@ const INT_BUILTINS: Record<string, boolean> = {
 };
 const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_', 'uaddr', 'cat']);
 const UNSUPPORTED_FUNCS = new Set([
-  'buf', 'cat', 'cgroup_path', 'cgroupid', 'join', 'kaddr', 'kptr', 'macaddr', 'override', 'path', 'pton', 'reg',
+  'buf', 'cat', 'cgroup_path', 'cgroupid', 'kaddr', 'kptr', 'macaddr', 'override', 'path', 'pton', 'reg',
   'signal', 'sizeof', 'skboutput', 'strerror', 'strncmp', 'system', 'time', 'uaddr', 'uptr', 'kstack', 'ustack',
   'offsetof', 'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
 ]);
@@ -482,7 +482,9 @@ class Checker {
     if (f.kind === 'chars' || f.kind === 'dataloc') return STR;
     if (f.kind === 'ptr') {
       const ct = parseCType(f.type, this.g.records);
-      return { k: 'int', signed: false, ptr: true, to: ct?.c === 'ptr' ? ct.to : undefined };
+      // Pointers in syscall arguments point into the calling process (bpftrace: the user address space).
+      const user = this.ap.category === 'syscalls' ? true : undefined;
+      return { k: 'int', signed: false, ptr: true, to: ct?.c === 'ptr' ? ct.to : undefined, user };
     }
     return f.size < 8 ? { k: 'int', signed: f.signed, bits: f.size * 8 } : f.signed ? INT : UINT;
   }
@@ -555,6 +557,17 @@ class Checker {
           return VOID;
         }
         this.checkKeys(info, keys, m);
+        return VOID;
+      }
+      case 'join': {
+        // join(char *arr[] [, delim]): prints up to JOIN_ARGS strings of the NULL-terminated array, on its own line.
+        if (!stmtLevel) throw this.err('join() should not be used in an assignment or as a map key', e.loc);
+        if (args.length < 1 || args.length > 2) throw this.err('join() requires 1 or 2 arguments', e.loc);
+        const t = this.expr(args[0]!);
+        if (t.k !== 'int') throw this.err(`join() only supports int or pointer arguments (${tyName(t)} provided)`, args[0]!.loc);
+        const d = args[1];
+        if (d && d.kind !== 'str') throw this.err('join() expects a string literal as its delimiter', d.loc);
+        if (d) this.expr(d);
         return VOID;
       }
       case 'exit':

@@ -40,6 +40,18 @@ export function tySize(t: Ty): number {
   }
 }
 
+/** join(): at most this many array elements are read (bpftrace's join_argnum)... */
+export const JOIN_ARGS = 16;
+/** ...each up to this many bytes with its NUL (bpftrace's join_argsize). */
+export const JOIN_ARGSIZE = 1024;
+/**
+ * A join record: u32 kind, u32 join id, u64 pid_tgid, u32 element count, u32 flags (JoinFlag), then the
+ * elements packed as NUL-terminated strings.
+ */
+export const JOIN_HEADER = 24;
+/** Flags of a join record. */
+export const JoinFlag = { /** the array has more than JOIN_ARGS elements */ MORE: 1, /** an element was cut to JOIN_ARGSIZE - 1 bytes */ TRUNCATED: 2, /** reading the array or an element faulted */ FAULT: 4 } as const;
+
 /** ntop() values: a u64 address family (2 = AF_INET, 10 = AF_INET6), then 16 address bytes. */
 export const INET_SIZE = 24;
 

@@ -29,6 +29,15 @@ test('bpfkit tool: unknown tool and misplaced options are usage errors', () => {
   assert.match(cli('tool', 'execsnoop', '--flamegraph', 'x.svg').stderr, /profile only/);
   assert.match(cli('tool', 'syscount', '--otlp-url', 'http://example.com/').stderr, /127\.0\.0\.1/);
   assert.match(cli('tool', 'runqlat', '--prometheus', '0.0.0.0:9').stderr, /127\.0\.0\.1 only/);
+  assert.match(cli('tool', 'tcplife', '--interval', '1').stderr, /--interval is for syscount, biolatency, runqlat, pidpersec/);
+});
+
+test('bpfkit tool pidpersec --json --interval: one line per interval', { skip: noKernel }, () => {
+  const r = cli('tool', 'pidpersec', '--duration', '0.7', '--interval', '0.2', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.length >= 2, r.stdout);
+  for (const l of lines) assert.ok(Number.isInteger(l.forks) && l.forks >= 0 && typeof l.perSecond === 'number' && !Number.isNaN(Date.parse(l.time)));
 });
 
 test('bpfkit tool syscount --json --prometheus-file --otlp-file', { skip: noKernel }, () => {
@@ -89,5 +98,41 @@ test('bpfkit tool profile --flamegraph --pprof --folded', { skip: noKernel ?? (f
     assert.match(readFileSync(join(dir, 'f.txt'), 'utf8'), /^\S+ \d+$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bpfkit tool killsnoop --json: a kill made once the tool says it is tracing, then Ctrl-C', { skip: noKernel }, async () => {
+  const child = spawn(process.execPath, [BIN, 'tool', 'killsnoop', '--json', '--duration', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const sleeper = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+  try {
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (err.includes('Tracing killsnoop... Hit Ctrl-C to end.')) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited: ${err}`)));
+    });
+    process.kill(sleeper.pid!, 'SIGUSR2');
+    const line = async () => {
+      for (let i = 0; i < 100; i++) {
+        const hit = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.targetPid === sleeper.pid);
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return undefined;
+    };
+    const e = await line();
+    assert.ok(e, stdout);
+    assert.deepEqual([e.pid, e.signal, e.signalName, e.result], [process.pid, 12, 'SIGUSR2', 0]);
+    assert.ok(!Number.isNaN(Date.parse(e.time)));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', r)));
+    assert.equal(code, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    sleeper.kill('SIGKILL');
   }
 });

@@ -11,26 +11,13 @@ import { cumulative } from '../../src/tools/histogram.js';
 import { opensnoop, type OpenEvent } from '../../src/tools/opensnoop.js';
 import { runqlat } from '../../src/tools/runqlat.js';
 import { syscount } from '../../src/tools/syscount.js';
-import { heldChild, noKernel, reap, testProgram, type HeldChild } from './fixtures.js';
+import { heldChild, noKernel, reap, testProgram, withChild } from './fixtures.js';
 
 const topen = testProgram('topen');
 const skipChild = noKernel ?? (topen ? undefined : 'gcc cannot build the test program');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Run a tool with a held child released once the tool is attached; stop shortly after the child exits. */
-async function withChild<T>(h: HeldChild, run: (o: { signal: AbortSignal; onReady: () => void; duration: number }) => Promise<T>): Promise<T> {
-  await h.ready;
-  const ac = new AbortController();
-  void h.exited.then(() => sleep(100)).then(() => ac.abort());
-  try {
-    return await run({ signal: ac.signal, onReady: () => h.go(), duration: 10 });
-  } finally {
-    reap(h.child);
-  }
-}
-
-test('execsnoop: a child exec with its pid, ppid, comm, filename and ret', { skip: skipChild }, async () => {
-  const h = heldChild(topen!, ['1']);
+test('execsnoop: a child exec with its pid, ppid, comm, filename, exact argv (from the kernel) and ret', { skip: skipChild }, async () => {
+  const argv = ['1', 'two words', '  padded  ', "it's", 'x'.repeat(300), ''];
+  const h = heldChild(topen!, argv);
   const events: ExecEvent[] = [];
   await withChild(h, (o) => execsnoop({ ...o, pid: h.pid, onEvent: (e) => events.push(e) }));
   assert.equal(await h.exited, 0);
@@ -41,8 +28,20 @@ test('execsnoop: a child exec with its pid, ppid, comm, filename and ret', { ski
   assert.equal(e.comm, 'topen');
   assert.equal(e.filename, topen);
   assert.equal(e.ret, 0);
-  assert.equal(e.args[0], topen);
+  assert.deepEqual(e.args, [topen, ...argv]);
+  assert.equal(e.argsTruncated, false);
+  assert.equal(e.argsFrom, 'kernel');
   assert.ok(Math.abs(e.time.getTime() - Date.now()) < 10_000, `time ${e.time.toISOString()}`);
+});
+
+test('execsnoop: an exec from a second thread (its tid becomes the pid) keeps filename and argv', { skip: noKernel ?? (testProgram('texecthr') ? undefined : 'gcc cannot build the test program') }, async () => {
+  const h = heldChild(testProgram('texecthr')!);
+  const events: ExecEvent[] = [];
+  await withChild(h, (o) => execsnoop({ ...o, pid: h.pid, onEvent: (e) => events.push(e) }));
+  assert.equal(await h.exited, 0);
+  assert.equal(events.length, 2, JSON.stringify(events));
+  const { time: _t, ...e } = events[1]!;
+  assert.deepEqual(e, { pid: h.pid, ppid: process.pid, comm: 'true', filename: '/bin/true', args: ['/bin/true', 'from a thread'], argsTruncated: false, argsFrom: 'kernel', ret: 0 });
 });
 
 test('execsnoop: a failed exec reports -ENOENT', { skip: noKernel }, async () => {
@@ -53,6 +52,7 @@ test('execsnoop: a failed exec reports -ENOENT', { skip: noKernel }, async () =>
   assert.ok(e, JSON.stringify(events));
   assert.equal(e.ret, -2);
   assert.equal(e.comm, 'sh');
+  assert.deepEqual(e.args, ['/nonexistent/bpfkit-no-such-binary']);
 });
 
 test('opensnoop: the child opens /etc/hostname 3 times, each time as fd 3', { skip: skipChild }, async () => {

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { features } from '../../src/kernel/features/index.js';
+import { compileScript } from '../../src/trace/compile.js';
+import { runScript, type JoinResult } from '../../src/trace/runtime.js';
 import { noKernel, runText, testBinary } from './fixtures.js';
 
 const bin = testBinary();
@@ -133,4 +135,25 @@ test('ntop() of a tracepoint u8[4] field, on a real TCP connect to 127.0.0.1', {
   } finally {
     server.close();
   }
+});
+
+test('join(args->argv): every element (spaces, empty ones) through joinSink, bpftrace text otherwise', { skip: noKernel }, async () => {
+  const src = 'tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv, "|"); exit(); }';
+  const long = 'L'.repeat(1100);
+  const got: JoinResult[] = [];
+  const c = compileScript(src, { hasChild: true });
+  await runScript(c, { write: () => {}, command: `/bin/true 'a b' '' "  c " ${long}`, childStdio: 'ignore', joinSink: (j) => got.push(j) });
+  assert.equal(got.length, 1);
+  const j = got[0]!;
+  assert.deepEqual(j.args, ['/bin/true', 'a b', '', '  c ', 'L'.repeat(1023)]);
+  assert.equal(j.delim, '|');
+  assert.deepEqual([j.more, j.truncated, j.fault], [false, true, false]);
+  assert.ok(j.pid > 0 && j.tid === j.pid);
+  // Text: bpftrace stops at the first empty element.
+  assert.equal(await runText(src, { command: `/bin/true 'a b' '' x` }), 'Attaching 1 probe...\n/bin/true|a b\n\n\n');
+  const many = Array.from({ length: 20 }, (_, i) => String(i)).join(' ');
+  const g2: JoinResult[] = [];
+  await runScript(c, { write: () => {}, command: `/bin/true ${many}`, childStdio: 'ignore', joinSink: (x) => g2.push(x) });
+  assert.equal(g2[0]!.args.length, 16);
+  assert.equal(g2[0]!.more, true);
 });

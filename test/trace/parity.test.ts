@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { noKernel, runText } from './fixtures.js';
 
-const SCRIPTS: (string | { src: string; args: string[] })[] = [
+type Script = string | { src: string; args: string[]; command?: string };
+const SCRIPTS: Script[] = [
   'BEGIN { @a[1] = 5; @a[2] = 3; @h = hist(1); @h = hist(1000); @l = lhist(5, 0, 100, 10); @s = stats(7); printf("%d %s %x %5d|%-5s|\\n", 42, "ab", 255, 7, "x"); exit(); }',
   'BEGIN { printf("%d|%5d|%-5d|%05d|%x|%X|%o|%u|%c|%s|%10s|%-10s|%.2s|%%|%ld|%lu\\n", -42, 42, 42, 42, 3054, 3054, 8, 7, 65, "str", "right", "left", "trunc", 5000000000, -1); exit(); }',
   'BEGIN { @c["a"] = count(); @c["b"] = count(); @c["b"] = count(); @s[1, "x"] = sum(10); @s[2, "y"] = sum(-3); @m = min(4); @m = min(9); @M = max(4); @M = max(9); exit(); }',
@@ -19,17 +20,18 @@ const SCRIPTS: (string | { src: string; args: string[] })[] = [
   'BEGIN { @c[1] = count(); @c[2] = count(); @c[2] = count(); @c[3] = count(); @c[3] = count(); @c[3] = count(); print(@c, 2, 2); @h[1] = hist(5); @h[2] = hist(5); @h[2] = hist(50); @h[3] = hist(500); @h[3] = hist(500); @h[3] = hist(5000); print(@h, 2, 2); @a[1] = avg(10); @a[2] = avg(100); print(@a, 1, 10); @str[1] = "a"; @str[2] = "b"; print(@str, 1); @sum[1] = sum(-10); @sum[2] = sum(7); print(@sum, 0, 3); clear(@c); clear(@h); clear(@a); clear(@str); clear(@sum); exit(); }',
   'BEGIN { printf("%s %s %s %s\\n", ntop(0x0100007f), ntop(2, 0x0100007f), ntop(0), ksym(0)); @n[ntop(0x0101a8c0)] = count(); $x = ntop(0x0201a8c0); @m = $x; exit(); }',
   'BEGIN { @a = curtask->tgid == pid; @b = curtask->real_parent->pid > 1; @d = curtask->comm == comm; @e = curtask->se.load.weight; @f = ((struct task_struct *)curtask)->pid == tid; $t = curtask; @g = $t->real_parent->real_parent->tgid > 0; exit(); }',
-  'struct foo { int a; char b[8]; long c; } BEGIN { $p = (struct foo *)curtask; @x = $p->a == *(int32 *)curtask; @y = $p->c == *(int64 *)(curtask + 16); exit(); }',
+  'struct foo { int a; char b[8]; long c; } BEGIN { $p = (struct foo *)curtask; @x = $p->a == *(int32 *)curtask; @y = $p->c == *(int64 *)((uint64)curtask + 16); exit(); }',
   { src: 'BEGIN { printf("%d %d %s [%s] %d\\n", $1, $#, str($2), str($3), $3); @[$1] = str($2); unroll($1) { @n++; } exit(); }', args: ['3', 'hello'] },
+  { src: 'BEGIN { join(0); } tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); join(args->argv, ", "); join(args->argv, ""); exit(); }', args: [], command: '/bin/true alpha beta-gamma 3 x' },
 ];
 
 const BPFTRACE = '/usr/bin/bpftrace';
 const haveBpftrace = spawnSync(BPFTRACE, ['--version'], { encoding: 'utf8' }).status === 0;
 
-function bpftrace(script: string | { src: string; args: string[] }): Promise<{ code: number | null; out: string; err: string }> {
-  const { src, args } = typeof script === 'string' ? { src: script, args: [] } : script;
+function bpftrace(script: Script): Promise<{ code: number | null; out: string; err: string }> {
+  const { src, args, command } = typeof script === 'string' ? { src: script, args: [], command: undefined } : script;
   return new Promise((resolve) => {
-    const p = spawn(BPFTRACE, ['-e', src, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(BPFTRACE, ['-e', src, ...(command ? ['-c', command] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -47,10 +49,10 @@ test('stdout is identical to bpftrace 0.17 for deterministic scripts', { skip: n
   const theirs = await Promise.all(SCRIPTS.map(bpftrace));
   for (const [i, script] of SCRIPTS.entries()) {
     const bt = theirs[i]!;
-    const { src, args } = typeof script === 'string' ? { src: script, args: [] } : script;
+    const { src, args, command } = typeof script === 'string' ? { src: script, args: [], command: undefined } : script;
     await t.test(`script ${i + 1}`, async (st) => {
       if (bt.code !== 0 || !bt.out.startsWith('Attaching')) return st.skip(`bpftrace failed here (exit ${bt.code}): ${bt.err.trim().split('\n').pop()}`);
-      assert.equal(await runText(src, { params: args }), bt.out, src);
+      assert.equal(await runText(src, { params: args, command }), bt.out, src);
     });
   }
 });

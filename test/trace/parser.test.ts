@@ -98,6 +98,10 @@ test('positional parameters, casts, loops: values and bpftrace-style errors', ()
   assert.match(errorOf('BEGIN { $i = 0; while ("a") { } }'), /Invalid condition in while\(\)/);
   assert.match(errorOf('struct foo { int a; } BEGIN { $p = (struct foo *)0; @ = $p->b; }'), /Struct\/union of type 'struct foo' does not contain a field named 'b'/);
   assert.match(errorOf('struct foo { int a; } BEGIN { $p = (struct foo *)0; @ = $p.a; }'), /Try dereferencing it first, or using '->'/);
+  assert.equal(errorOf('BEGIN { $x = join(0); }'), 'stdin:1:14-21: ERROR: join() should not be used in an assignment or as a map key');
+  assert.match(errorOf('BEGIN { join("a"); }'), /join\(\) only supports int or pointer arguments/);
+  assert.match(errorOf('BEGIN { join(0, 1); }'), /join\(\) expects a string literal as its delimiter/);
+  assert.match(errorOf('BEGIN { join(); }'), /join\(\) requires 1 or 2 arguments/);
   assert.match(errorOf('struct foo { char s[4]; } BEGIN { $p = (struct foo *)0; @ = $p->s[1]; }'), /can only be used on arrays and pointers, found string/);
   assert.match(errorOf('BEGIN { @ = ntop("x"); }'), /ntop\(\) expects an integer or an array of 4 or 16 bytes/);
 });
