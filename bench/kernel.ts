@@ -3,7 +3,8 @@
  * without the KernelMap layer), ring buffer consumption in events/s with the producer's drop count (producer:
  * a socket filter calling bpf_ringbuf_output, driven by BPF_PROG_TEST_RUN with `repeat`, in the same thread;
  * and a real tracepoint fed by a C child process calling getpid, consumed through libuv polling), side by side
- * with a libbpf C reader (bench/c/kernel_ref.c, built in a temp dir when gcc + libbpf-dev are present).
+ * with a libbpf C reader (bench/c/kernel_ref.c, built in a temp dir when gcc + libbpf-dev are present); and
+ * detaching many uprobe sites: one uprobe_multi link against one perf-event uprobe per site.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ import { KernelMap } from '../src/kernel/maps/map.js';
 import { loadInsns } from '../src/kernel/load/program.js';
 import { RingBuffer } from '../src/kernel/ringbuf/reader.js';
 import { attachTracepoint } from '../src/kernel/link/tracepoint.js';
+import { attachUprobe } from '../src/kernel/link/uprobe.js';
+import { attachUprobeMulti } from '../src/kernel/link/uprobe-multi.js';
+import { closeLinks } from '../src/kernel/link/link.js';
+import { uprobeMulti } from '../src/kernel/features/probe.js';
+import { AttachType } from '../src/isa/uapi.js';
 import { Attr, bpfRaw } from '../src/kernel/sys/bpf.js';
 import { projectRoot, result, timeIt, type BenchResult } from './harness.js';
 
@@ -74,6 +80,57 @@ function buildGetpidLoop(dir: string): string | undefined {
   const exe = join(dir, 'getpid_loop');
   const cc = spawnSync('gcc', ['-O2', '-o', exe, src]);
   return cc.status === 0 ? exe : undefined;
+}
+
+/**
+ * Detach cost of `n` uprobe sites (functions f0..f{n-1} of a generated binary nobody runs): one uprobe_multi
+ * link (close) against n perf-event uprobes closed concurrently by `closeLinks`. Undefined without gcc;
+ * a note-only result when the kernel lacks uprobe_multi.
+ */
+export async function uprobeDetach(dir: string, n: number): Promise<BenchResult | undefined> {
+  const f = uprobeMulti();
+  if (!f.ok) return { subject: SUBJECT, case: `detach ${n} uprobe sites`, metric: 'ms', value: NaN, unit: 'ms', notes: `not measured: ${f.reason}` };
+  const src = join(dir, 'many_fns.c');
+  let c = '';
+  for (let i = 0; i < n; i++) c += `__attribute__((noinline)) int f${i}(int x) { __asm__ volatile("" ::: "memory"); return x + ${i}; }\n`;
+  writeFileSync(src, `${c}int main(void) { return 0; }\n`);
+  const exe = join(dir, 'many_fns');
+  if (spawnSync('gcc', ['-O1', '-o', exe, src]).status !== 0) return undefined;
+  const names = Array.from({ length: n }, (_, i) => `f${i}`);
+  const ret0 = [insn(0xb7, 0, 0, 0, 0), insn(0x95)];
+  const plain = loadInsns(ProgType.KPROBE, ret0, { name: 'bench_up' });
+  const multiProg = loadInsns(ProgType.KPROBE, ret0, { name: 'bench_upm', expectedAttachType: AttachType.TRACE_UPROBE_MULTI });
+  try {
+    let t = performance.now();
+    const perf = names.map((symbol) => attachUprobe(plain, { binary: exe, symbol }));
+    const perfAttach = performance.now() - t;
+    t = performance.now();
+    await closeLinks(perf);
+    const perfClose = performance.now() - t;
+    const multi: number[] = [];
+    let multiAttach = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      t = performance.now();
+      const l = attachUprobeMulti(multiProg, { binary: exe, symbols: names });
+      multiAttach += performance.now() - t;
+      t = performance.now();
+      l.close();
+      multi.push(performance.now() - t);
+    }
+    multi.sort((a, b) => a - b);
+    return result({
+      subject: SUBJECT,
+      case: `detach ${n} uprobe sites: one uprobe_multi link`,
+      metric: 'ms (median of 5)',
+      value: multi[2]!,
+      unit: 'ms',
+      reference: { name: `${n} perf-event uprobes closed concurrently (closeLinks), measured`, value: perfClose },
+      notes: `attach: uprobe_multi ${(multiAttach / 5).toFixed(2)} ms, ${n} perf uprobes ${perfAttach.toFixed(1)} ms; ratio < 1 = multi faster`,
+    });
+  } finally {
+    plain.close();
+    multiProg.close();
+  }
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -182,6 +239,10 @@ export async function run(): Promise<BenchResult[]> {
         }),
       );
     }
+
+    // 4. Detaching many uprobe sites at once.
+    const detach = await uprobeDetach(dir, 32);
+    if (detach) out.push(detach);
   } finally {
     for (const c of closers.reverse()) c.close();
     rmSync(dir, { recursive: true, force: true });

@@ -213,6 +213,38 @@ export function uprobes(): Feature {
   );
 }
 
+/**
+ * uprobe_multi links (6.6+), probed like libbpf: a KPROBE program loaded with expected attach type
+ * TRACE_UPROBE_MULTI, LINK_CREATE on the directory "/" must fail with EBADF (the attach type is known, the
+ * path is no regular file); then pid -1 must be refused with EINVAL (kernels whose first uprobe_multi
+ * filtered by thread instead of process answer otherwise, and are reported as lacking it, as libbpf does).
+ */
+export function uprobeMulti(): Feature {
+  return cached('uprobe_multi', () => {
+    let prog;
+    try {
+      prog = loadInsns(ProgType.KPROBE, RET0, { name: 'bpfkit_probe', expectedAttachType: AttachType.TRACE_UPROBE_MULTI });
+    } catch (e) {
+      return { ok: false, reason: `cannot load a KPROBE program with expected attach type TRACE_UPROBE_MULTI: ${(e as Error).message}` };
+    }
+    const offsets = Buffer.alloc(8);
+    const create = (pid: number) => {
+      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, attach_type: AttachType.TRACE_UPROBE_MULTI, 'uprobe_multi.path': '/', 'uprobe_multi.offsets': offsets, 'uprobe_multi.cnt': 1, 'uprobe_multi.pid': pid });
+      if (ret >= 0) closeFd(ret);
+      return ret;
+    };
+    try {
+      const r1 = create(0);
+      if (r1 !== -9 /* EBADF */) return { ok: false, reason: `LINK_CREATE(BPF_TRACE_UPROBE_MULTI) says ${r1 >= 0 ? 'ok on "/"' : errnoName(-r1)}, not EBADF: no uprobe_multi links (Linux < 6.6 or CONFIG_UPROBES off) — per-site perf uprobes are used instead` };
+      const r2 = create(-1);
+      if (r2 !== -22 /* EINVAL */) return { ok: false, reason: `uprobe_multi filters by thread, not process, on this kernel (pid -1 gave ${r2 >= 0 ? 'a link' : errnoName(-r2)}, not EINVAL): treated as absent, like libbpf` };
+      return { ok: true };
+    } finally {
+      prog.close();
+    }
+  });
+}
+
 /** A feature that is there exactly when programs of `type` load; `what` names it in the reason. */
 function progTypeFeature(key: string, type: number, what: string): Feature {
   return cached(key, () => {
@@ -339,6 +371,7 @@ export function probeAll(opts: { helpersFor?: number[] } = {}): {
   const attach: Record<string, Feature> = {
     kprobe: kprobes(),
     uprobe: uprobes(),
+    uprobe_multi: uprobeMulti(),
     tracepoint: tracepoints(),
     tp_btf: tpBtf(),
     fentry: fentry(),

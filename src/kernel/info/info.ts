@@ -147,11 +147,12 @@ export function linkInfo(fd: number): LinkInfo {
   const first = getInfo(fd, 'LINK_INFO');
   const type = first.get('type');
   let i = first;
-  const name = Buffer.alloc(512);
+  const name = Buffer.alloc(type === LinkType.UPROBE_MULTI ? 4096 : 512); // uprobe_multi: a path (d_path fails when short)
   // Second pass with a name buffer for the kinds that report a string.
   const withName: Partial<Record<number, [string, string]>> = {
     [LinkType.RAW_TRACEPOINT]: ['raw_tracepoint.tp_name', 'raw_tracepoint.tp_name_len'],
     [LinkType.ITER]: ['iter.target_name', 'iter.target_name_len'],
+    [LinkType.UPROBE_MULTI]: ['uprobe_multi.path', 'uprobe_multi.path_size'],
   };
   const nameFields = withName[type];
   let perfKind = type === LinkType.PERF_EVENT ? first.get('perf_event.type') : -1;
@@ -198,6 +199,13 @@ export function linkInfo(fd: number): LinkInfo {
       break;
     case LinkType.KPROBE_MULTI:
       d.count = i.get('kprobe_multi.count');
+      break;
+    case LinkType.UPROBE_MULTI:
+      // Linux 6.8+ (older kernels report nothing: count 0, empty path). Offsets/cookies: uprobeMultiDetails().
+      d.path = textBeforeNul(name);
+      d.count = i.get('uprobe_multi.count');
+      d.flags = i.get('uprobe_multi.flags');
+      d.pid = i.get('uprobe_multi.pid');
       break;
     case LinkType.PERF_EVENT: {
       perfKind = i.get('perf_event.type');

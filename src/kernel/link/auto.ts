@@ -1,6 +1,7 @@
 /**
  * Attaching a program by what its ELF section says (libbpf's auto-attach): tracepoints, raw tracepoints,
  * tp_btf / fentry / fexit / LSM, kprobes / ksyscalls / kprobe.multi, uprobes (`uprobe/<binary>:<symbol>`),
+ * uprobe_multi links (`uprobe.multi/<binary>:<glob>`, `uretprobe.multi/...`),
  * USDT probes (`usdt/<binary>:<provider>:<name>`), iterators; network and cgroup programs need a target from
  * the caller (interface, cgroup path, socket).
  */
@@ -22,6 +23,7 @@ import { attachTcx } from './tcx.js';
 import { attachTracepoint } from './tracepoint.js';
 import { attachTracing } from './tracing.js';
 import { attachUprobe } from './uprobe.js';
+import { attachUprobeMulti } from './uprobe-multi.js';
 import { attachUsdt } from './usdt.js';
 import { attachXdp } from './xdp.js';
 
@@ -82,6 +84,14 @@ export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Lin
       const fn = target.slice(i + 1);
       const [sym, off] = fn.split('+');
       return attachUprobe(prog, { binary: target.slice(0, i), symbol: sym || undefined, offset: off ? Number(off) : undefined, pid: t.pid, retprobe: kind === 'uretprobe' });
+    }
+    case 'uprobe.multi':
+    case 'uretprobe.multi': {
+      // uprobe.multi/<binary>:<glob pattern> (libbpf: the path runs to the first ':').
+      const target = need(to, 'binary:pattern (uprobe.multi/<binary>:<pattern>, or call attachUprobeMulti)', prog);
+      const i = target.indexOf(':');
+      if (i <= 0 || i === target.length - 1) throw new KernelError('attach', 22, 'EINVAL', { detail: prog.name, hint: `uprobe.multi target ${target} is not binary:pattern` });
+      return attachUprobeMulti(prog, { binary: target.slice(0, i), symbols: target.slice(i + 1), pid: t.pid, retprobe: kind === 'uretprobe.multi' });
     }
     case 'usdt': {
       // usdt/<binary>:<provider>:<name> (libbpf); a bare SEC("usdt") needs attachUsdt().

@@ -6,6 +6,7 @@ export * from './raw-tracepoint.js';
 export * from './tracing.js';
 export * from './kprobe.js';
 export * from './uprobe.js';
+export * from './uprobe-multi.js';
 export * from './usdt.js';
 export * from './usdt-spec.js';
 export * from './xdp.js';

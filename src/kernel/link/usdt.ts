@@ -7,9 +7,13 @@
  * the uprobe PMU's `ref_ctr_offset` (perf_event_attr.config bits given by
  * /sys/bus/event_source/devices/uprobe/format/ref_ctr_offset, `config:32-63`).
  *
- * Partial, compared to libbpf: always one perf-event uprobe per call site (libbpf uses one uprobe_multi link
- * when the kernel has them, which needs the program loaded with expected attach type TRACE_UPROBE_MULTI);
- * kernels without BPF cookies (< 5.15, where libbpf fills `__bpf_usdt_ip_to_spec_id`) are refused; the
+ * Like libbpf, all call sites share one uprobe_multi link (cookies = spec ids, ref_ctr_offsets = semaphores)
+ * when the kernel has uprobe_multi (features.uprobeMulti()) and the program was loaded with expected attach
+ * type TRACE_UPROBE_MULTI; otherwise one perf-event uprobe per call site.
+ *
+ * Partial, compared to libbpf: the loader does not switch `usdt` sections to TRACE_UPROBE_MULTI by itself
+ * (libbpf does when the kernel supports it), so objects loaded from ELF use per-site perf uprobes unless their
+ * programs are loaded with that attach type; kernels without BPF cookies (< 5.15, where libbpf fills `__bpf_usdt_ip_to_spec_id`) are refused; the
  * x86 `nop; nop5` site optimisation of newer libbpf is not done.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -17,7 +21,8 @@ import { delimiter, join } from 'node:path';
 import { KernelError } from '../../errors.js';
 import { parseUsdtArgs, type UsdtArch, type UsdtArg } from '../../elf/usdt-args.js';
 import { readUsdtNotes, type UsdtNote } from '../../elf/usdt-notes.js';
-import { MapType } from '../../isa/uapi.js';
+import { AttachType, MapType } from '../../isa/uapi.js';
+import { uprobeMulti } from '../features/probe.js';
 import { progInfo } from '../info/info.js';
 import type { KernelProgram } from '../load/program.js';
 import { KernelMap } from '../maps/map.js';
@@ -27,6 +32,7 @@ import { resolveLibrary } from './libpath.js';
 import type { Link } from './link.js';
 import { attachPerfEventFd, type PerfEventLink } from './perf-event.js';
 import { pmuType } from './tracefs.js';
+import { createUprobeMultiLink, type UprobeMultiLink } from './uprobe-multi.js';
 import { encodeUsdtSpec, usdtSpecLayout, type UsdtSpecLayout } from './usdt-spec.js';
 
 /** The name libbpf's <bpf/usdt.bpf.h> gives the spec map (15 characters of it reach the kernel). */
@@ -53,7 +59,8 @@ export interface UsdtSite {
   args: UsdtArg[];
   /** Index in the spec map (also the site's BPF cookie). */
   specId: number;
-  link: PerfEventLink;
+  /** The site's perf-event uprobe, or the uprobe_multi link shared by every site. */
+  link: PerfEventLink | UprobeMultiLink;
 }
 
 /** Spec ids in use per spec map (by kernel map id), handed out like libbpf's usdt_manager: free list first. */
@@ -88,9 +95,14 @@ export class UsdtLink implements Link {
     this.#ids = ids;
   }
 
-  /** The perf-event links, one per call site. */
-  get links(): PerfEventLink[] {
-    return this.sites.map((s) => s.link);
+  /** The perf-event links, one per call site; or the one uprobe_multi link. */
+  get links(): (PerfEventLink | UprobeMultiLink)[] {
+    return [...new Set(this.sites.map((s) => s.link))];
+  }
+
+  /** Whether the sites share one uprobe_multi link. */
+  get multi(): boolean {
+    return this.sites.length > 0 && this.sites.every((s) => s.link === this.sites[0]!.link) && this.sites[0]!.link.kind === 'usdt.multi';
   }
 
   get closed(): boolean {
@@ -104,13 +116,13 @@ export class UsdtLink implements Link {
 
   close(): void {
     if (this.#closed) return;
-    for (const s of this.sites) s.link.close();
+    for (const l of this.links) l.close();
     this.#release();
   }
 
   async closeAsync(): Promise<void> {
     if (this.#closed) return;
-    await Promise.all(this.sites.map((s) => s.link.closeAsync()));
+    await Promise.all(this.links.map((l) => l.closeAsync()));
     this.#release();
   }
 }
@@ -165,15 +177,18 @@ function findSpecsMap(prog: KernelProgram): KernelMap | undefined {
 }
 
 /**
- * Attach a KPROBE-type program to every call site of USDT `provider:name` in `o.binary`. Writes the argument
+ * Attach a KPROBE-type program to every call site of USDT `provider:name` in `o.binary`: one uprobe_multi link
+ * for all sites when the program was loaded with expected attach type TRACE_UPROBE_MULTI and the kernel has
+ * uprobe_multi, else one perf-event uprobe per site. Writes the argument
  * specs into the program's `__bpf_usdt_specs` map when it uses one (a program that never calls the
  * <bpf/usdt.bpf.h> helpers has none; it is attached all the same). Throws `KernelError` (ENOENT: no such
  * probe; EOPNOTSUPP: semaphores without kernel support, a binary of another architecture) or `ElfError`
  * (malformed notes or argument specs); nothing stays attached on failure.
  */
 export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
+  const multi = prog.expectedAttachType === AttachType.TRACE_UPROBE_MULTI && uprobeMulti().ok;
   const type = pmuType('uprobe');
-  if (type === undefined) throw new KernelError('perf_event_open', 2, 'ENOENT', { hint: 'this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS off)' });
+  if (type === undefined && !multi) throw new KernelError('perf_event_open', 2, 'ENOENT', { hint: 'this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS off)' });
   const path = resolveUsdtBinary(o.binary);
   const what = `${path}:${o.provider}:${o.name}`;
   const found = readUsdtNotes(readFileSync(path), { provider: o.provider, name: o.name });
@@ -182,7 +197,7 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
   if (!found.arch || found.arch !== host) {
     throw new KernelError('usdt', 95, 'EOPNOTSUPP', { detail: what, hint: `${path} is for ELF machine ${found.machine}, not this ${process.arch} host` });
   }
-  const shift = found.notes.some((n) => n.semaphoreOffset) ? refCtrOffsetShift() : 0;
+  const shift = found.notes.some((n) => n.semaphoreOffset) && !multi ? refCtrOffsetShift() : 0;
   if (shift === undefined) throw new KernelError('usdt', 95, 'EOPNOTSUPP', { detail: what, hint: 'the probe has a semaphore but this kernel cannot count uprobe reference counters (no ref_ctr_offset in the uprobe PMU)' });
   const pid = o.pid === 0 ? process.pid : o.pid !== undefined && o.pid > 0 ? o.pid : -1;
 
@@ -200,6 +215,7 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
   const ids: number[] = [];
   const byArgs = new Map<string, number>();
   const sites: UsdtSite[] = [];
+  const pending: { note: UsdtNote; args: UsdtArg[]; specId: number }[] = [];
   try {
     for (const note of found.notes) {
       const where = `${o.provider}:${o.name} at 0x${note.address.toString(16)}`;
@@ -215,9 +231,13 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
           specs.update(key, encodeUsdtSpec(args, o.cookie ?? 0n, layout, where));
         }
       }
+      if (multi) {
+        pending.push({ note, args, specId });
+        continue;
+      }
       const config = BigInt(note.semaphoreOffset) << BigInt(shift); // retprobe bit (config:0) clear
       const fd = perfEventOpen({
-        type,
+        type: type!,
         config,
         config1: path,
         config2: note.fileOffset,
@@ -228,6 +248,15 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
       });
       const link = attachPerfEventFd(prog, fd, 'usdt', `${what}+0x${note.fileOffset.toString(16)}`, { cookie: BigInt(specId) });
       sites.push({ note, args, specId, link });
+    }
+    if (multi) {
+      const link = createUprobeMultiLink(
+        prog,
+        path,
+        pending.map((p) => ({ symbol: `${o.provider}:${o.name}`, offset: p.note.fileOffset })),
+        { cookies: pending.map((p) => BigInt(p.specId)), refCtrOffsets: pending.map((p) => p.note.semaphoreOffset), pid: pid > 0 ? pid : 0, kind: 'usdt.multi' },
+      );
+      for (const p of pending) sites.push({ ...p, link });
     }
   } catch (e) {
     for (const s of sites) void s.link.closeAsync();
