@@ -379,7 +379,9 @@ test('examples/usdt_probe.bpf.o: auto-attach and attachUsdt read the real argume
   const tg = target(t);
   if (!tg) return;
   if (!existsSync(OBJECT)) return void t.skip('usdt_probe.bpf.o not built (scripts/build-examples.sh needs clang and libbpf-dev)');
-  const c = Collection.loadFile(OBJECT);
+  // Per-site perf uprobes here (test/kernel/uprobe-multi.test.ts covers the one-link path, the default when the
+  // kernel has uprobe_multi).
+  const c = Collection.loadFile(OBJECT, { usdtUprobeMulti: false });
   cleanups.push(() => c.close());
   const rb = new RingBuffer(c.map('usdt_events'));
   cleanups.push(() => rb.close());

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KernelError } from '../../errors.js';
-import { MapType } from '../../isa/uapi.js';
+import { AttachType, MapType, ProgType } from '../../isa/uapi.js';
+import { uprobeMulti } from '../features/probe.js';
 import type { MapSpec } from '../../spec/map.js';
 import type { ObjectSpec, ProgramSpec } from '../../spec/program.js';
 import type { FdRef } from '../sys/fd.js';
@@ -41,6 +42,12 @@ export interface CollectionOptions {
   skipFailedPrograms?: boolean;
   /** Do not load the object's BTF (maps and programs then go without BTF info). */
   noBtf?: boolean;
+  /**
+   * Load `usdt` programs for uprobe_multi links (expected attach type BPF_TRACE_UPROBE_MULTI), so `attachUsdt`
+   * attaches every call site through one link, as libbpf does. Default: when the kernel has uprobe_multi;
+   * false: per-site perf uprobes.
+   */
+  usdtUprobeMulti?: boolean;
 }
 
 /** Map types the kernel creates without BTF key/value types (libbpf clears them for these). */
@@ -217,6 +224,9 @@ export class Collection {
   }
 
   private loadProgram(ps: ProgramSpec, opts: CollectionOptions): KernelProgram {
+    if (ps.type === ProgType.KPROBE && ps.expectedAttachType === undefined && /^usdt(\.s)?(\/|$)/.test(ps.section)) {
+      if (opts.usdtUprobeMulti ?? uprobeMulti().ok) ps = { ...ps, expectedAttachType: AttachType.TRACE_UPROBE_MULTI };
+    }
     const maps = (n: string) => this.maps.get(n)?.fd;
     try {
       return KernelProgram.load(ps, { maps, btfFd: this.btf?.fd, logLevel: opts.logLevel });
