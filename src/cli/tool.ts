@@ -2,7 +2,8 @@
  * `bpfkit tool <name> [--duration S] [--pid P] [--json] [--interval S]`: observability tools built on the tracing
  * language — execsnoop, opensnoop, killsnoop, tcpstates, tcplife, biosnoop, threadsnoop, naptime (event lines),
  * pidpersec, syscount, biolatency, runqlat, profile (`--flamegraph F`, `--folded [F]`,
- * `--pprof F`, `--hz N`) — with exports: `--prometheus :PORT` (/metrics on 127.0.0.1), `--prometheus-file F`,
+ * `--pprof F`, `--hz N`), offcputime (`--flamegraph F`, `--folded [F]`), cpudist (`--offcpu`), runqlen (`--hz N`),
+ * bitesize, statsnoop, syncsnoop, oomkill — with exports: `--prometheus :PORT` (/metrics on 127.0.0.1), `--prometheus-file F`,
  * `--otlp-file F`, `--otlp-url http://127.0.0.1:PORT/v1/metrics`. Ctrl-C stops and reports.
  */
 import { renameSync, writeFileSync } from 'node:fs';
@@ -29,10 +30,18 @@ import { pidpersec } from '../tools/pidpersec.js';
 import { tcplife } from '../tools/tcplife.js';
 import { tcpstates } from '../tools/tcpstates.js';
 import { threadsnoop } from '../tools/threadsnoop.js';
+import { bitesize, bitesizeText } from '../tools/bitesize.js';
+import { cpudist } from '../tools/cpudist.js';
+import { offcputime, offcputimeText } from '../tools/offcputime.js';
+import { oomkill, oomkillLine } from '../tools/oomkill.js';
+import { runqlen } from '../tools/runqlen.js';
+import { statsnoop } from '../tools/statsnoop.js';
+import { syncsnoop } from '../tools/syncsnoop.js';
 
-const TOOLS = ['execsnoop', 'opensnoop', 'killsnoop', 'tcpstates', 'tcplife', 'biosnoop', 'threadsnoop', 'naptime', 'pidpersec', 'syscount', 'biolatency', 'runqlat', 'profile'] as const;
+const TOOLS = ['execsnoop', 'opensnoop', 'killsnoop', 'tcpstates', 'tcplife', 'biosnoop', 'threadsnoop', 'naptime', 'pidpersec', 'syscount', 'biolatency', 'runqlat', 'profile',
+  'offcputime', 'cpudist', 'runqlen', 'bitesize', 'statsnoop', 'syncsnoop', 'oomkill'] as const;
 /** Tools with --interval. */
-const INTERVAL_TOOLS = ['syscount', 'biolatency', 'runqlat', 'pidpersec'];
+const INTERVAL_TOOLS = ['syscount', 'biolatency', 'runqlat', 'pidpersec', 'cpudist'];
 type ToolName = (typeof TOOLS)[number];
 
 interface ToolCliOptions {
@@ -48,6 +57,7 @@ interface ToolCliOptions {
   prometheusFile?: string;
   otlpFile?: string;
   otlpUrl?: string;
+  offcpu?: boolean;
 }
 
 const out = (s: string) => process.stdout.write(s);
@@ -74,10 +84,11 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop after S seconds (default: until Ctrl-C)')
     .option('--pid <pid>', 'only this process')
     .option('--json', 'JSON lines output')
-    .option('--interval <s>', 'syscount/biolatency/runqlat/pidpersec: report (and reset) every S seconds')
-    .option('--hz <n>', 'profile: samples per second per CPU (default 99)')
-    .option('--flamegraph <file>', 'profile: write an SVG flame graph')
-    .option('--folded [file]', 'profile: folded stacks to FILE (or stdout)')
+    .option('--interval <s>', 'syscount/biolatency/runqlat/pidpersec/cpudist: report (and reset) every S seconds')
+    .option('--hz <n>', 'profile/runqlen: samples per second per CPU (default 99)')
+    .option('--flamegraph <file>', 'profile/offcputime: write an SVG flame graph')
+    .option('--folded [file]', 'profile/offcputime: folded stacks to FILE (or stdout)')
+    .option('--offcpu', 'cpudist: off-CPU time per switch instead of on-CPU time')
     .option('--pprof <file>', 'profile: write a gzipped pprof profile')
     .option('--prometheus <addr>', 'serve /metrics on 127.0.0.1 (:PORT)')
     .option('--prometheus-file <file>', 'write the Prometheus exposition to FILE (each interval and at the end)')
@@ -90,11 +101,14 @@ export function register(program: Command): void {
       const pid = num(o.pid, '--pid', true);
       let interval = num(o.interval, '--interval');
       const hz = num(o.hz, '--hz', true);
-      const profileOnly = o.flamegraph ?? o.folded ?? o.pprof ?? o.hz;
-      if (profileOnly !== undefined && tool !== 'profile') throw new UsageError('tool: --hz, --flamegraph, --folded and --pprof are for profile only');
+      const profileOnly = o.pprof;
+      if (profileOnly !== undefined && tool !== 'profile') throw new UsageError('tool: --pprof is for profile only');
+      if ((o.flamegraph ?? o.folded) !== undefined && tool !== 'profile' && tool !== 'offcputime') throw new UsageError('tool: --flamegraph and --folded are for offcputime and profile only');
+      if (o.hz !== undefined && tool !== 'profile' && tool !== 'runqlen') throw new UsageError('tool: --hz is for profile and runqlen only');
+      if (o.offcpu && tool !== 'cpudist') throw new UsageError('tool: --offcpu is for cpudist only');
       if (interval !== undefined && !INTERVAL_TOOLS.includes(tool)) throw new UsageError(`tool: --interval is for ${INTERVAL_TOOLS.join(', ')}`);
       const wantsMetrics = o.prometheus !== undefined || o.prometheusFile !== undefined || o.otlpFile !== undefined || o.otlpUrl !== undefined;
-      if (wantsMetrics && tool === 'profile') throw new UsageError('tool: profile exports with --pprof, --folded or --flamegraph, not metrics');
+      if (wantsMetrics && (tool === 'profile' || tool === 'offcputime')) throw new UsageError(`tool: ${tool} exports with ${tool === 'profile' ? '--pprof, ' : ''}--folded or --flamegraph, not metrics`);
       const port = o.prometheus !== undefined ? parseListenAddress(o.prometheus) : undefined;
       if (o.otlpUrl !== undefined) checkOtlpUrl(o.otlpUrl);
       // A live endpoint needs fresh data: histogram/count tools then report every 5 s unless told otherwise.
@@ -154,7 +168,10 @@ export function register(program: Command): void {
           case 'tcplife':
           case 'biosnoop':
           case 'threadsnoop':
-          case 'naptime': {
+          case 'naptime':
+          case 'statsnoop':
+          case 'syncsnoop':
+          case 'oomkill': {
             await runEventTool(tool, base, !!o.json, (m) => {
               metrics = m;
               published();
@@ -220,6 +237,44 @@ export function register(program: Command): void {
             else process.stderr.write(`${r.totalSamples} samples, ${r.stacks.length} distinct stacks\n`);
             break;
           }
+          case 'offcputime': {
+            const r = await offcputime({ ...base, onReady: () => process.stderr.write('Tracing off-CPU time (us)... Hit Ctrl-C to end.\n') });
+            const folded = foldedStacks(r.stacks);
+            if (o.flamegraph) writeFileSync(o.flamegraph, flameGraphSvg(folded, { title: 'bpfkit offcputime (us)' }));
+            if (typeof o.folded === 'string') writeFileSync(o.folded, folded);
+            if (o.json) out(JSON.stringify({ totalUs: r.totalUs, durationNs: r.durationNs, stacks: r.stacks.map((s) => ({ comm: s.comm, pid: s.pid, us: s.count, ns: s.ns, frames: s.frames.map((f) => ({ address: '0x' + f.address.toString(16), name: f.name, kernel: f.kernel, module: f.module })) })) }) + '\n');
+            else if (o.folded === true) out(folded);
+            else if (!o.flamegraph && o.folded === undefined) out(offcputimeText(r));
+            else process.stderr.write(`${r.totalUs} us off-CPU, ${r.stacks.length} distinct stacks\n`);
+            break;
+          }
+          case 'cpudist': {
+            let total: Histogram | undefined;
+            const what = o.offcpu ? 'off-CPU' : 'on-CPU';
+            const report = (h: Histogram) => {
+              total = total ? mergeHistograms(total, h) : h;
+              metrics = [{ kind: 'histogram', name: o.offcpu ? 'bpfkit_offcpu_time_microseconds' : 'bpfkit_oncpu_time_microseconds', help: `${what} time per context switch, in microseconds`, unit: 'us', points: [{ labels: {}, hist: total }] }];
+              published();
+              if (o.json) out(JSON.stringify({ time: new Date().toISOString(), offcpu: !!o.offcpu, unit: h.unit, bounds: h.bounds, counts: h.counts, sum: h.sum, count: h.count }) + '\n');
+              else out(`${what} time (us):\n${histogramText(h)}\n`);
+            };
+            report(await cpudist({ ...base, interval, offcpu: !!o.offcpu, onInterval: report }));
+            break;
+          }
+          case 'runqlen': {
+            const r = await runqlen({ ...base, hz });
+            metrics = [{ kind: 'histogram', name: 'bpfkit_runqueue_length', help: 'Sampled CPU run-queue length (tasks waiting)', unit: '1', points: [...r.perCpu].map(([cpu, hist]) => ({ labels: { cpu: String(cpu) }, hist })) }];
+            if (o.json) out(JSON.stringify({ hz: r.hz, occupancy: r.occupancy, bounds: r.all.bounds, counts: r.all.counts, count: r.all.count, perCpu: Object.fromEntries([...r.perCpu].map(([c, h]) => [c, { counts: h.counts, count: h.count }])) }) + '\n');
+            else out(`run-queue length (samples at ${r.hz} Hz):\n${histogramText(r.all)}\nrunqocc: ${(100 * r.occupancy).toFixed(2)}%\n`);
+            break;
+          }
+          case 'bitesize': {
+            const r = await bitesize({ ...base, onReady: () => process.stderr.write('Tracing block I/O sizes... Hit Ctrl-C to end.\n') });
+            metrics = [{ kind: 'histogram', name: 'bpfkit_block_io_size_bytes', help: 'Block I/O request sizes at issue, per command', unit: 'By', points: r.map((x) => ({ labels: { comm: x.comm, pid: String(x.pid) }, hist: x.hist })) }];
+            if (o.json) out(JSON.stringify(r.map((x) => ({ pid: x.pid, comm: x.comm, unit: x.hist.unit, bounds: x.hist.bounds, counts: x.hist.counts, sum: x.hist.sum, count: x.hist.count }))) + '\n');
+            else out(bitesizeText(r) || '(no block I/O)\n');
+            break;
+          }
         }
         published();
         const t = { start, end: new Date() };
@@ -233,7 +288,7 @@ export function register(program: Command): void {
     });
 }
 
-type EventTool = 'killsnoop' | 'tcpstates' | 'tcplife' | 'biosnoop' | 'threadsnoop' | 'naptime';
+type EventTool = 'killsnoop' | 'tcpstates' | 'tcplife' | 'biosnoop' | 'threadsnoop' | 'naptime' | 'statsnoop' | 'syncsnoop' | 'oomkill';
 
 /** Metric of each event tool: a per-comm counter of its events. */
 const EVENT_METRIC: Record<EventTool, [string, string]> = {
@@ -243,6 +298,9 @@ const EVENT_METRIC: Record<EventTool, [string, string]> = {
   biosnoop: ['bpfkit_block_requests_total', 'completed block I/O requests, per issuing command'],
   threadsnoop: ['bpfkit_threads_created_total', 'pthread_create() calls, per command'],
   naptime: ['bpfkit_sleeps_total', 'nanosleep()/clock_nanosleep() calls, per command'],
+  statsnoop: ['bpfkit_stat_calls_total', 'stat-family system calls, per command'],
+  syncsnoop: ['bpfkit_sync_calls_total', 'sync/fsync/fdatasync/syncfs/sync_file_range/msync calls, per command'],
+  oomkill: ['bpfkit_oom_kills_total', 'OOM kills, per victim command'],
 };
 
 /** Columns like bpftrace's (killsnoop, tcplife, threadsnoop) and bcc's (tcpstates, biosnoop) tools. */
@@ -280,5 +338,13 @@ async function runEventTool(tool: EventTool, base: { duration?: number; pid?: nu
     case 'naptime':
       header(`${l('TIME', 12)} ${l('PPID', 6)} ${l('PCOMM', 16)} ${l('PID', 6)} ${l('COMM', 16)} SECONDS`);
       return naptime({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 12)} ${l(e.ppid, 6)} ${l(e.pcomm, 16)} ${l(e.pid, 6)} ${l(e.comm, 16)} ${e.absolute ? `@${e.sec}.${String(e.nsec).padStart(9, '0')}` : `${e.sec}.${String(Math.floor(e.nsec / 1e6)).padStart(3, '0')}`}`) });
+    case 'statsnoop':
+      header(`${l('TIME', 12)} ${r('PID', 7)} ${l('COMM', 16)} ${r('RET', 4)} ${r('ERR', 3)} ${l('SYSCALL', 10)} PATH`);
+      return statsnoop({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 12)} ${r(e.pid, 7)} ${l(e.comm, 16)} ${r(e.ret < 0 ? -1 : e.ret, 4)} ${r(e.errno, 3)} ${l(e.syscall, 10)} ${e.path}`) });
+    case 'syncsnoop':
+      header(`${l('TIME', 12)} ${r('PID', 7)} ${l('COMM', 16)} ${r('FD', 4)} EVENT`);
+      return syncsnoop({ ...base, onEvent: (e) => emit(e, `${l(t(e.time), 12)} ${r(e.pid, 7)} ${l(e.comm, 16)} ${r(e.fd, 4)} ${e.syscall}`) });
+    case 'oomkill':
+      return oomkill({ ...base, onEvent: (e) => emit({ ...e, comm: e.comm ?? '?' }, oomkillLine(e)) });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Observability tools built on the tracing language (execsnoop, opensnoop, killsnoop, tcpstates, tcplife,
- * biosnoop, threadsnoop, naptime, pidpersec, syscount, biolatency, runqlat, profile), flame graphs, and exports
+ * biosnoop, threadsnoop, naptime, pidpersec, syscount, biolatency, runqlat, profile, offcputime, cpudist, runqlen,
+ * bitesize, statsnoop, syncsnoop, oomkill), flame graphs, and exports
  * fleets collect: Prometheus exposition, OTLP/JSON metrics, pprof.
  */
 export { execsnoop, execsnoopScript, type ExecEvent } from './execsnoop.js';
@@ -19,6 +20,14 @@ export { runqlat, runqlatScript } from './runqlat.js';
 export type { LatencyOptions } from './latency.js';
 export { profile, profileScript, type ProfileOptions, type ProfileResult, type ProfileStack, type ProfileFrame } from './profile.js';
 export { foldedStacks, flameGraphSvg, type FlameGraphOptions } from './flamegraph.js';
+export { offcputime, offcputimeScript, offcputimeText, type OffCpuOptions, type OffCpuResult, type OffCpuStack } from './offcputime.js';
+export { cpudist, cpudistScript, type CpudistOptions } from './cpudist.js';
+export { runqlen, runqlenScript, runqueueExpr, type RunqlenOptions, type RunqlenResult } from './runqlen.js';
+export { bitesize, bitesizeScript, bitesizeText, type BiteSize } from './bitesize.js';
+export { statsnoop, statsnoopScript, type StatEvent } from './statsnoop.js';
+export { syncsnoop, syncsnoopScript, type SyncEvent } from './syncsnoop.js';
+export { oomkill, oomkillScript, oomkillLine, type OomEvent } from './oomkill.js';
+export { StackResolver, kernelFrame } from './stacks.js';
 export { fromLog2, fromLinear, cumulative, histogramText, mergeHistograms, type Histogram } from './histogram.js';
 export type { ToolOptions } from './runner.js';
 export { readMappings, resolveUser, type UserMapping, type UserFrame } from './usym.js';
