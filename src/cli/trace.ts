@@ -1,5 +1,5 @@
 /**
- * `bpfkit trace 'PROGRAM' | -e 'PROGRAM' | FILE.bt [ARG...] [-c CMD] [-p PID] [--dry-run] [--json]`: a bpftrace-compatible
+ * `bpfkit trace 'PROGRAM' | -e 'PROGRAM' | FILE.bt [ARG...] [-c CMD] [-p PID] [--unsafe] [--dry-run] [--json]`: a bpftrace-compatible
  * tracer (ARGs are the positional parameters $1, $2...). Compiles the script to eBPF, attaches it and prints like bpftrace (Ctrl-C stops and prints the maps).
  * `--dry-run` prints the generated programs in LLVM assembly syntax instead of running.
  */
@@ -17,6 +17,7 @@ interface TraceOptions {
   c?: string;
   p?: string;
   dryRun?: boolean;
+  unsafe?: boolean;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('-e <program>', 'the script text')
     .option('-c <cmd>', 'run this command and trace until it exits (cpid is its pid)')
     .option('-p <pid>', 'trace this process: uprobes in it only; stop when it exits')
+    .option('--unsafe', 'allow functions that change the system: signal(), system()')
     .option('--dry-run', 'print the generated eBPF (LLVM syntax) instead of running')
     .option('--json', 'JSON lines output')
     .action(async (args: string[], opts: TraceOptions) => {
@@ -44,7 +46,7 @@ export function register(program: Command): void {
       }
       const pid = opts.p !== undefined ? Number(opts.p) : undefined;
       if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) throw new UsageError(`trace: -p wants a process id, not "${opts.p}"`);
-      const compiled = compileScript(src, { file, hasChild: opts.c !== undefined, params });
+      const compiled = compileScript(src, { file, hasChild: opts.c !== undefined, params, pid, unsafe: opts.unsafe });
       if (opts.dryRun) {
         const out: string[] = [];
         for (const p of compiled.probes) {
@@ -68,6 +70,7 @@ export function register(program: Command): void {
           signal: ac.signal,
           pid,
           command: opts.c,
+          stderr: (s) => process.stderr.write(s),
         });
       } finally {
         process.off('SIGINT', stop);

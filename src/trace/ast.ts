@@ -27,7 +27,11 @@ export type Expr =
   | { kind: 'cast'; type: TypeRef; expr: Expr; typeLoc: Loc; loc: Loc }
   | { kind: 'index'; expr: Expr; index: Expr; loc: Loc }
   | { kind: 'deref'; expr: Expr; loc: Loc }
-  | { kind: 'incdec'; op: '++' | '--'; prefix: boolean; target: MapExpr | VarExpr; loc: Loc };
+  | { kind: 'incdec'; op: '++' | '--'; prefix: boolean; target: MapExpr | VarExpr; loc: Loc }
+  /** `sizeof(TYPE)` or `sizeof(expr)`. */
+  | { kind: 'sizeof'; type?: TypeRef; expr?: Expr; typeLoc?: Loc; loc: Loc }
+  /** `offsetof(struct NAME, field.sub)` or `offsetof(expr, field)`. */
+  | { kind: 'offsetof'; type?: TypeRef; expr?: Expr; fields: string[]; typeLoc?: Loc; loc: Loc };
 
 export interface MapExpr {
   kind: 'map';
@@ -44,7 +48,9 @@ export type Stmt =
   | { kind: 'if'; cond: Expr; then: Stmt[]; else?: Stmt[]; loc: Loc }
   | { kind: 'while'; cond: Expr; body: Stmt[]; loc: Loc }
   | { kind: 'unroll'; count: Expr; body: Stmt[]; loc: Loc }
-  | { kind: 'jump'; what: 'break' | 'continue' | 'return'; loc: Loc };
+  | { kind: 'jump'; what: 'break' | 'continue' | 'return'; loc: Loc }
+  /** `for ($kv : @map) { ... }` (bpftrace >= 0.21): `$kv.0` is the key, `$kv.1` the value. */
+  | { kind: 'for'; var: string; map: MapExpr; body: Stmt[]; loc: Loc };
 
 /** A type named in a cast: an integer type or a struct/union, with pointer depth. */
 export type TypeRef = ({ base: 'int'; bits: number; signed: boolean } | { base: 'record'; name: string } | { base: 'void' }) & { ptr: number; text: string };
@@ -70,7 +76,15 @@ export interface Probe {
   loc: Loc;
 }
 
+/** One enumerator of a script `enum [NAME] { A, B = 5 }` definition (values already computed, C rules). */
+export interface EnumConst {
+  name: string;
+  value: bigint;
+  loc: Loc;
+}
+
 export interface Script {
   probes: Probe[];
   structs: StructDef[];
+  enums: EnumConst[];
 }

@@ -10,13 +10,14 @@ import type { InsnReference } from '../spec/program.js';
 import type { Expr, Loc, MapExpr, Stmt } from './ast.js';
 import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9 } from './emitter.js';
 import { traceError } from './errors.js';
-import { positionalInt, type CheckedProbe, type PrintfInfo } from './semantic.js';
-import { ctypeSize, type CType } from './ctypes.js';
+import { positionalInt, signalNumber, type CheckedProbe, type PrintfInfo } from './semantic.js';
+import { ctypeSize, taskStruct, type CType } from './ctypes.js';
 import { JOIN_ARGS, JOIN_ARGSIZE, JOIN_HEADER, JoinFlag, STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
 import { taskOffsets, type TaskOffsets } from './task-offsets.js';
+import type { UsdtArg } from '../elf/usdt-args.js';
 
 /** Event kinds in the first u32 of a ring buffer record. */
-export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6, /** join(): see JOIN_HEADER */ JOIN: 7 } as const;
+export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6, /** join(): see JOIN_HEADER */ JOIN: 7, /** system(): a printf record whose text is run by /bin/sh */ SYSTEM: 8, /** cat(): a printf record naming a file to print */ CAT: 9 } as const;
 
 /** Reference names of the internal maps. */
 export const EVENTS_MAP = 'events';
@@ -48,6 +49,8 @@ export interface CodegenEnv {
 export interface GeneratedProgram {
   insns: Insn[];
   references: InsnReference[];
+  /** Instruction offsets where subprograms (for loop callbacks) start; they need BTF func_info to load. */
+  subprograms?: number[];
 }
 
 const H = (name: string): number => {
@@ -58,8 +61,13 @@ const H = (name: string): number => {
 
 const regOff = (reg: string) => fieldNamed(PT_REGS_LAYOUT, reg)!.offset;
 /** Types held in stack buffers rather than r0. */
-const isBuf = (t: Ty) => t.k === 'str' || t.k === 'inet';
+const isBuf = (t: Ty) => t.k === 'str' || t.k === 'inet' || t.k === 'usym';
 const isArgs = (x: Expr) => x.kind === 'builtin' && x.name === 'args';
+
+/** Whether statements contain a for loop. */
+function hasFor(ss: Stmt[]): boolean {
+  return ss.some((s) => s.kind === 'for' || ((s.kind === 'if' || s.kind === 'while' || s.kind === 'unroll') && (hasFor(s.kind === 'if' ? [...s.then, ...(s.else ?? [])] : s.body))));
+}
 
 /** Generate the program of one checked probe. */
 export function generateProbe(cp: CheckedProbe, env: CodegenEnv): GeneratedProgram {
@@ -75,6 +83,13 @@ class Gen {
   private readonly loops: { top: number; end: number }[] = [];
   /** The label before the program's `return 0`. */
   private endLabel = -1;
+  /** Bytes at the top of every frame holding the scratch variables (and the context pointer when there are for loops). */
+  private varArea = 0;
+  /** fp offset of the saved context pointer (for loops only). */
+  private ctxSlot = 0;
+  /** for loop callbacks still to emit, and the one being emitted (with its key/value pointer slots). */
+  private readonly pendingFor: { s: Extract<Stmt, { kind: 'for' }>; label: number }[] = [];
+  private curFor?: { s: Stmt; keySlot: number; valSlot: number };
 
   constructor(
     private readonly cp: CheckedProbe,
@@ -101,11 +116,16 @@ class Gen {
   run(): GeneratedProgram {
     const e = this.e;
     e.mov(R6, R1);
+    if (hasFor(this.cp.probe.body)) {
+      this.ctxSlot = this.alloc(8, this.cp.probe.loc);
+      e.stx(8, FP, this.ctxSlot, R6);
+    }
     for (const [name, t] of this.cp.vars) {
       const off = this.alloc(tySize(t), this.cp.probe.loc);
       this.varSlots.set(name, off);
       this.zero(off, tySize(t));
     }
+    this.varArea = this.sp;
     const end = e.label();
     this.endLabel = end;
     if (this.cp.probe.pred) {
@@ -118,7 +138,86 @@ class Gen {
     e.bind(end);
     e.movImm(R0, 0);
     e.exit();
-    return { insns: e.finish(), references: e.refs };
+    const subprograms: number[] = [];
+    for (let f = this.pendingFor.shift(); f; f = this.pendingFor.shift()) {
+      subprograms.push(e.insns.length);
+      this.forCallback(f.s, f.label);
+    }
+    return { insns: e.finish(), references: e.refs, ...(subprograms.length ? { subprograms } : {}) };
+  }
+
+  /**
+   * `for ($kv : @m) body` → bpf_for_each_map_elem(@m, callback, &vars, 0). The callback (a subprogram after the
+   * main one) gets the caller's variable area through its context pointer: it copies it into the same slots of
+   * its own frame, runs the body, and copies it back (so variables work as in the caller); `continue` returns
+   * 0 (next element), `break` 1 (stop).
+   */
+  private forLoop(s: Extract<Stmt, { kind: 'for' }>): void {
+    const e = this.e;
+    const label = e.label();
+    this.pendingFor.push({ s, label });
+    e.ldMap(R1, this.env.mapRef(s.map.name));
+    e.ldFunc(R2, label);
+    e.fpAddr(R3, -this.varArea);
+    e.movImm(R4, 0);
+    e.call(H('for_each_map_elem'));
+  }
+
+  private forCallback(s: Extract<Stmt, { kind: 'for' }>, label: number): void {
+    const e = this.e;
+    e.bind(label);
+    this.sp = this.varArea;
+    const keySlot = this.alloc(8, s.loc);
+    const valSlot = this.alloc(8, s.loc);
+    const argSlot = this.alloc(8, s.loc);
+    e.stx(8, FP, keySlot, R2);
+    e.stx(8, FP, valSlot, R3);
+    e.stx(8, FP, argSlot, R4);
+    const copyArea = (toCaller: boolean) => {
+      e.ldx(8, R4, FP, argSlot);
+      for (let i = 0; i < this.varArea; i += 8) {
+        if (toCaller) {
+          e.ldx(8, R1, FP, -this.varArea + i);
+          e.stx(8, R4, i, R1);
+        } else {
+          e.ldx(8, R1, R4, i);
+          e.stx(8, FP, -this.varArea + i, R1);
+        }
+      }
+    };
+    copyArea(false);
+    e.ldx(8, R6, FP, this.ctxSlot);
+    const next = e.label();
+    const stop = e.label();
+    const savedLoops = this.loops.splice(0);
+    this.loops.push({ top: next, end: stop });
+    const savedFor = this.curFor;
+    this.curFor = { s, keySlot, valSlot };
+    this.stmts(s.body);
+    this.curFor = savedFor;
+    this.loops.splice(0, this.loops.length, ...savedLoops);
+    // The verifier refuses unreachable code: a body ending in `break` never gets here.
+    if (e.used(next) || !e.endsWithJump()) {
+      e.bind(next);
+      copyArea(true);
+      e.movImm(R0, 0);
+      e.exit();
+    }
+    // Only when some `break` jumps there (the verifier refuses unreachable code).
+    if (!e.used(stop)) return;
+    e.bind(stop);
+    copyArea(true);
+    e.movImm(R0, 1);
+    e.exit();
+  }
+
+  /** r0 = an integer key/value part of the current for loop's element. */
+  private forRead(x: Expr): boolean {
+    const r = this.cp.forRefs.get(x);
+    if (!r) return false;
+    if (!this.curFor || this.curFor.s !== r.loop) this.err('for loop variable used outside its loop', x.loc);
+    this.e.ldx(8, R1, FP, r.part === 'key' ? this.curFor.keySlot : this.curFor.valSlot);
+    return true;
   }
 
   private zero(off: number, size: number): void {
@@ -187,6 +286,8 @@ class Gen {
         return this.exprStmt(s.expr);
       case 'assign':
         return this.assign(s);
+      case 'for':
+        return this.forLoop(s);
     }
   }
 
@@ -194,7 +295,22 @@ class Gen {
     if (x.kind === 'call') {
       switch (x.name) {
         case 'printf':
-          return this.printf(x);
+          return this.printf(x, EventKind.PRINTF);
+        case 'system':
+          return this.printf(x, EventKind.SYSTEM);
+        case 'cat':
+          return this.printf(x, EventKind.CAT);
+        case 'signal': {
+          // bpf_send_signal(sig) to the current process: a name or literal is checked and resolved at compile time.
+          const a = x.args[0]!;
+          if (a.kind === 'str' || a.kind === 'builtin') this.e.movImm(R1, signalNumber(a.kind === 'str' ? a.value : a.name)!);
+          else {
+            this.int(a);
+            this.e.mov(R1, R0);
+          }
+          this.e.call(H('send_signal'));
+          return;
+        }
         case 'exit':
           return this.event(EventKind.EXIT, 0, x.loc);
         case 'join':
@@ -262,7 +378,7 @@ class Gen {
     const t = this.ty(x.args[0]!);
     const ap = this.cp.ap;
     // Syscall arguments and uprobe registers point into the traced process.
-    const user = (t.k === 'int' && t.user) || ap.kind === 'uprobe' || ap.kind === 'uretprobe' || (ap.kind === 'tracepoint' && ap.category === 'syscalls');
+    const user = (t.k === 'int' && t.user) || ap.kind === 'uprobe' || ap.kind === 'uretprobe' || ap.kind === 'usdt' || (ap.kind === 'tracepoint' && ap.category === 'syscalls');
     const readPtr = H(user ? 'probe_read_user' : 'probe_read_kernel');
     const readStr = H(user ? 'probe_read_user_str' : 'probe_read_kernel_str');
     const slot = this.alloc(8, x.loc);
@@ -344,11 +460,12 @@ class Gen {
     e.call(H('ringbuf_output'));
   }
 
-  private printf(x: Extract<Expr, { kind: 'call' }>): void {
+  /** printf / system / cat: the event `kind`, the format's id, then the arguments. */
+  private printf(x: Extract<Expr, { kind: 'call' }>, kind: number): void {
     const info = this.cp.printfs.get(x)!;
     const size = 8 + info.args.reduce((n, t) => n + tySize(t), 0);
     const buf = this.alloc(size, x.loc);
-    this.e.st(4, FP, buf, EventKind.PRINTF);
+    this.e.st(4, FP, buf, kind);
     this.e.st(4, FP, buf + 4, this.env.printfId(info));
     let off = buf + 8;
     x.args.slice(1).forEach((a, i) => {
@@ -608,6 +725,7 @@ class Gen {
       case 'builtin':
         return this.builtin(x);
       case 'field':
+        if (this.forRead(x)) return e.ldx(8, R0, R1, this.cp.forRefs.get(x)!.off);
         if (isArgs(x.expr)) return this.field(x);
         return this.readScalar(x);
       case 'index':
@@ -615,6 +733,9 @@ class Gen {
         return this.readScalar(x);
       case 'positional':
         return e.movImm(R0, positionalInt(this.cp.params, x.n) ?? 0n);
+      case 'sizeof':
+      case 'offsetof':
+        return e.movImm(R0, this.cp.consts.get(x)!);
       case 'cast': {
         // Like bpftrace (LLVM IntCast with the target's signedness): keep the low min(from, to) bits and extend
         // them with the target type's signedness.
@@ -704,6 +825,9 @@ class Gen {
         return;
       }
       case 'call':
+        if (x.name === 'kaddr') return e.movImm(R0, this.cp.consts.get(x)!);
+        if (x.name === 'uaddr') return this.uaddr(x);
+        if (x.name === 'reg') return e.ldx(8, R0, R6, regOff((x.args[0] as Extract<Expr, { kind: 'str' }>).value));
         // ksym() and strftime() values are the address / timestamp; userspace formats them.
         if (x.name === 'ksym') return this.int(x.args[0]!);
         if (x.name === 'strftime') return this.int(x.args[1]!);
@@ -737,6 +861,8 @@ class Gen {
   private builtin(x: Extract<Expr, { kind: 'builtin' }>): void {
     const e = this.e;
     const ap = this.cp.ap;
+    const enumValue = this.cp.consts.get(x);
+    if (enumValue !== undefined) return e.movImm(R0, enumValue);
     switch (x.name) {
       case 'pid':
         e.call(H('get_current_pid_tgid'));
@@ -805,10 +931,75 @@ class Gen {
     const am = /^arg([0-9]+)$/.exec(x.name);
     if (am) {
       const n = Number(am[1]);
+      if (ap.kind === 'usdt') return this.usdtArg(ap.args[n]!, x.loc);
       if (ap.kind === 'rawtracepoint') return e.ldx(8, R0, R6, n * 8);
       return e.ldx(8, R0, R6, regOff(PT_REGS_ARGS[n]!));
     }
     this.err(`Unknown identifier: '${x.name}'`, x.loc);
+  }
+
+  /**
+   * r0 = a USDT argument where its spec says (like libbpf's bpf_usdt_arg): a constant, a register of the
+   * context's pt_regs, or user memory at register + offset (or base + index × scale + offset), cut to the
+   * argument's size and sign- or zero-extended to 64 bits.
+   */
+  private usdtArg(a: UsdtArg, loc: Loc): void {
+    const e = this.e;
+    if (a.kind === 'const') e.movImm(R0, a.value);
+    else if (a.kind === 'reg') e.ldx(8, R0, R6, a.regOffset);
+    else {
+      const tmp = this.alloc(8, loc);
+      e.ldx(8, R3, R6, a.regOffset);
+      if (a.kind === 'sib') {
+        e.ldx(8, R1, R6, a.indexRegOffset!);
+        if (a.scale! > 1) e.aluImm(AluOp.LSH, R1, Math.log2(a.scale!));
+        e.alu(AluOp.ADD, R3, R1);
+      }
+      if (a.value >= -0x80000000n && a.value <= 0x7fffffffn) {
+        if (a.value) e.aluImm(AluOp.ADD, R3, Number(a.value));
+      } else {
+        e.movImm(R1, a.value);
+        e.alu(AluOp.ADD, R3, R1);
+      }
+      e.st(8, FP, tmp, 0);
+      this.probeRead(tmp, a.size, true);
+      e.ldx(8, R0, FP, tmp);
+    }
+    if (a.size < 8) {
+      e.aluImm(AluOp.LSH, R0, 64 - 8 * a.size);
+      e.aluImm(a.signed ? AluOp.ARSH : AluOp.RSH, R0, 64 - 8 * a.size);
+    }
+  }
+
+  /**
+   * r0 = uaddr(): a constant for ET_EXEC files; for PIE executables current->mm->start_code plus the symbol's
+   * distance from the lowest executable segment (0 when the task has no mm).
+   */
+  private uaddr(x: Expr): void {
+    const e = this.e;
+    const c = this.cp.consts.get(x)!;
+    if (!this.cp.pieAddrs.has(x)) return e.movImm(R0, c);
+    const ts = taskStruct();
+    const mmF = ts?.c === 'record' ? ts.fields()?.get('mm') : undefined;
+    const mm = mmF?.type.c === 'ptr' ? mmF.type.to : undefined;
+    const sc = mm?.c === 'record' ? mm.fields()?.get('start_code') : undefined;
+    if (!mmF || !sc) this.err('uaddr() of a PIE executable needs task_struct.mm and mm_struct.start_code in the kernel BTF', x.loc);
+    const tmp = this.alloc(8, x.loc);
+    const done = e.label();
+    e.call(H('get_current_task'));
+    e.mov(R3, R0);
+    e.aluImm(AluOp.ADD, R3, mmF.offset);
+    e.st(8, FP, tmp, 0);
+    this.probeRead(tmp, 8, false);
+    e.ldx(8, R3, FP, tmp);
+    e.movImm(R0, 0);
+    e.jmpImm(JmpOp.JEQ, R3, 0, done);
+    e.aluImm(AluOp.ADD, R3, sc.offset);
+    this.probeRead(tmp, 8, false);
+    e.ldx(8, R0, FP, tmp);
+    e.movImm(R1, c);
+    e.alu(AluOp.ADD, R0, R1);
+    e.bind(done);
   }
 
   /** r0 = the u64 at `off` of the globals map value. */
@@ -892,6 +1083,14 @@ class Gen {
       }
       case 'call': {
         if (x.name === 'ntop') return this.ntop(x, dst);
+        if (x.name === 'usym') {
+          // [u64 address][u64 pid]: user space resolves it through /proc/PID/maps.
+          this.int(x.args[0]!);
+          e.stx(8, FP, dst, R0);
+          e.call(H('get_current_pid_tgid'));
+          e.aluImm(AluOp.RSH, R0, 32);
+          return e.stx(8, FP, dst + 8, R0);
+        }
         if (x.name !== 'str') break;
         if (this.ty(x.args[0]!).k === 'str') return this.str(x.args[0]!, dst);
         if (x.args[0]!.kind === 'positional') return this.str(x.args[0]!, dst);
@@ -929,6 +1128,10 @@ class Gen {
       case 'deref':
         return this.readChars(x, dst);
       case 'field': {
+        if (this.forRead(x)) {
+          e.mov(R7, R1);
+          return this.copy(dst, this.cp.forRefs.get(x)!.off, R7, size);
+        }
         if (!isArgs(x.expr)) return this.readChars(x, dst);
         const f = this.cp.tpFields!.get(x.field)!;
         if (f.kind === 'dataloc') {

@@ -49,6 +49,10 @@ export interface CompileOptions {
   hasChild?: boolean;
   /** Positional parameters: `$1` is params[0] (missing ones read as 0 / ""). */
   params?: string[];
+  /** `-p PID`: USDT binaries given by name are looked up among the files the process maps. */
+  pid?: number;
+  /** `--unsafe`: allow signal(), system() and other functions that change the system. */
+  unsafe?: boolean;
   /** Tracepoint field lookup (default: tracefs). */
   tracepointFields?: (category: string, name: string) => TpField[] | undefined;
 }
@@ -86,11 +90,11 @@ function defineRecords(script: Script, file: string): Map<string, CType> {
 export function compileAst(script: Script, opts: CompileOptions = {}): CompiledScript {
   const file = opts.file ?? 'stdin';
   const fieldsOf = opts.tracepointFields ?? tracepointFields;
-  const g: Globals = { maps: new Map(), file, hasChild: opts.hasChild ?? false, params: opts.params ?? [], records: defineRecords(script, file) };
+  const g: Globals = { maps: new Map(), file, hasChild: opts.hasChild ?? false, params: opts.params ?? [], unsafe: opts.unsafe ?? false, enums: new Map(script.enums.map((x) => [x.name, x.value])), records: defineRecords(script, file) };
   const units: { probe: Script['probes'][number]; ap: AttachPoint; fields?: TpField[] }[] = [];
   for (const probe of script.probes) {
     for (const spec of probe.specs) {
-      for (const ap of expandProbe(spec, file)) {
+      for (const ap of expandProbe(spec, file, opts.pid)) {
         let fields: TpField[] | undefined;
         if (ap.kind === 'tracepoint') {
           fields = fieldsOf(ap.category, ap.event);
@@ -153,5 +157,5 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
   if (joins.length) mapSpecs.set(JOIN_MAP, { name: 'bt_join', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_VALUE_SIZE, maxEntries: 1, flags: 0 });
   if (usesStacks.kernel) mapSpecs.set(KSTACK_MAP, { name: 'bt_kstack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
   if (usesStacks.user) mapSpecs.set(USTACK_MAP, { name: 'bt_ustack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
-  return { probes, maps, mapSpecs, printfs, joins, attachCount: probes.length, usesStacks };
+  return { probes, maps, mapSpecs, printfs, joins, attachCount: probes.reduce((n, p) => n + (p.ap.kind === 'usdt' ? p.ap.sites.length : 1), 0), usesStacks };
 }

@@ -248,3 +248,23 @@ export function layoutRecord(kind: 'struct' | 'union', name: string, members: { 
   size = Math.ceil(size / align) * align;
   return { c: 'record', name: `${kind} ${name}`, size, fields: () => fields };
 }
+
+let enumConsts: Map<string, bigint> | undefined;
+
+/** The value of a kernel BTF enumerator (`TASK_COMM_LEN`), or undefined (no such name, or no kernel BTF). */
+export function kernelEnumValue(name: string): bigint | undefined {
+  if (!enumConsts) {
+    enumConsts = new Map();
+    const btf = kernelBtf();
+    if (btf) {
+      for (let id = 1; id < btf.typeCount; id++) {
+        const k = btf.kindNameOf(id);
+        if (k !== 'enum' && k !== 'enum64') continue;
+        const t = btf.typeById(id);
+        if (t.kind !== 'enum' && t.kind !== 'enum64') continue;
+        for (const v of t.values as { name: string; value: number | bigint }[]) if (!enumConsts.has(v.name)) enumConsts.set(v.name, BigInt(v.value));
+      }
+    }
+  }
+  return enumConsts.get(name);
+}

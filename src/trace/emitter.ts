@@ -10,11 +10,20 @@ export class Emitter {
   readonly insns: Insn[] = [];
   readonly refs: InsnReference[] = [];
   private readonly labels: number[] = [];
-  private readonly fixups: { pc: number; label: number }[] = [];
+  private readonly fixups: { pc: number; label: number; imm?: boolean }[] = [];
 
   label(): number {
     this.labels.push(-1);
     return this.labels.length - 1;
+  }
+  /** Whether the last instruction is an unconditional jump (what follows is reachable only through a label). */
+  endsWithJump(): boolean {
+    const last = this.insns[this.insns.length - 1];
+    return !!last && last.code === (Class.JMP | JmpOp.JA);
+  }
+  /** Whether any jump so far targets label `l`. */
+  used(l: number): boolean {
+    return this.fixups.some((f) => f.label === l);
   }
   bind(l: number): void {
     this.labels[l] = this.insns.length;
@@ -77,16 +86,21 @@ export class Emitter {
     this.refs.push({ kind: 'map', pc: this.insns.length, map, value: false });
     this.insns.push(...lddw(dst, 0, PseudoLd.MAP_FD));
   }
+  /** `dst = &subprogram at label` (ld_imm64 BPF_PSEUDO_FUNC, for callbacks such as for_each_map_elem's). */
+  ldFunc(dst: number, l: number): void {
+    this.fixups.push({ pc: this.insns.length, label: l, imm: true });
+    this.insns.push(...lddw(dst, 0, PseudoLd.FUNC));
+  }
   exit(): void {
     this.insns.push(insn(Class.JMP | JmpOp.EXIT));
   }
 
   /** Resolve labels; returns the instructions. */
   finish(): Insn[] {
-    for (const { pc, label } of this.fixups) {
+    for (const { pc, label, imm } of this.fixups) {
       const target = this.labels[label]!;
       if (target < 0) throw new Error(`trace codegen: unbound label ${label}`);
-      this.insns[pc] = { ...this.insns[pc]!, off: target - pc - 1 };
+      this.insns[pc] = imm ? { ...this.insns[pc]!, imm: target - pc - 1 } : { ...this.insns[pc]!, off: target - pc - 1 };
     }
     return this.insns;
   }

@@ -13,3 +13,6 @@ export { parseFormat, formatPrintf, type FormatPart } from './printf-format.js';
 export { expandProbe, progTypeFor, type AttachPoint } from './probes.js';
 export { parseTracepointFormat as parseTracefsFormat, tracepointFields, type TpField } from './tpformat.js';
 export { EventKind } from './codegen.js';
+export { loadCompiledProbe } from './load.js';
+export { expandUsdt, attachUsdtPoint, usdtBinaryPath, type UsdtPoint, type UsdtSiteRef } from './usdt.js';
+export { userSymbol, userSymbolName, dataSymbol, type DataSymbol } from './usyms.js';

@@ -5,6 +5,7 @@
  */
 import { strftime } from './strftime.js';
 import { kernelSymbolName } from './symbols.js';
+import { userSymbolName } from './usyms.js';
 import { STRLEN, tySize, type MapInfo, type Ty } from './types.js';
 
 /** One raw map entry: key bytes, and one value per CPU (a single one for ordinary maps). */
@@ -68,6 +69,7 @@ export function valueStr(t: Ty, b: Uint8Array, off: number, stacks: StackResolve
   if (t.k === 'str') return cstr(b, off, STRLEN);
   if (t.k === 'inet') return inetText(Number(u64(b, off)), b.subarray(off + 8, off + 24));
   if (t.k === 'ksym') return kernelSymbolName(u64(b, off));
+  if (t.k === 'usym') return userSymbolName(u64(b, off), Number(u64(b, off + 8)));
   if (t.k === 'time') return strftime(t.fmt, wallClock(u64(b, off)));
   if (t.k === 'stack') return stacks(s64(b, off), t.user);
   // bpftrace 0.17 prints pointers stored in maps as signed 64-bit integers.
@@ -78,7 +80,8 @@ function keyStr(m: MapInfo, key: Uint8Array, stacks: StackResolver): string {
   if (!m.keys.length) return `@${m.name}`;
   let off = 0;
   const parts = m.keys.map((t) => {
-    const s = valueStr(t, key, off, stacks);
+    // bpftrace 0.17 prints 64-bit integer keys as signed, whatever their type.
+    const s = t.k === 'int' ? s64(key, off).toString() : valueStr(t, key, off, stacks);
     off += tySize(t);
     return s;
   });

@@ -1,5 +1,5 @@
 /** Parser: bpftrace source text → `Script` syntax tree. Every error is a one-line TraceSyntaxError. */
-import type { AssignOp, BinOp, Expr, Loc, MapExpr, Probe, ProbeSpec, Script, Stmt, StructDef, TypeRef, VarExpr } from './ast.js';
+import type { AssignOp, BinOp, EnumConst, Expr, Loc, MapExpr, Probe, ProbeSpec, Script, Stmt, StructDef, TypeRef, VarExpr } from './ast.js';
 import { span, traceError, unsupported } from './errors.js';
 import { Lexer, type Token } from './lexer.js';
 
@@ -55,6 +55,7 @@ class Parser {
   script(): Script {
     const probes: Probe[] = [];
     const structs: StructDef[] = [];
+    const enums: EnumConst[] = [];
     while (!this.lx.atEnd()) {
       const m = this.lx.mark();
       const t = this.lx.probeSpec();
@@ -62,12 +63,40 @@ class Parser {
         structs.push(this.structDef(t.text as 'struct' | 'union', t.loc));
         continue;
       }
-      if (t.text === 'enum') throw unsupported('enum definitions', t.loc, this.file);
+      if (t.text === 'enum') {
+        this.enumDef(enums);
+        continue;
+      }
       this.lx.reset(m);
       probes.push(this.probe());
     }
     if (!probes.length) this.err('No probes to attach', { line: 1, col: 1, endCol: 1 });
-    return { probes, structs };
+    return { probes, structs, enums };
+  }
+
+  /** `enum [NAME] { A, B = 5, C = -1, };` after the `enum` keyword: enumerators count up from the last value. */
+  private enumDef(out: EnumConst[]): void {
+    if (this.peek().kind === 'ident') this.take();
+    this.expect('{');
+    let next = 0n;
+    while (!this.accept('}')) {
+      const n = this.take();
+      if (n.kind !== 'ident') this.err(`syntax error, unexpected ${describe(n)}, expecting enumerator name`, n.loc);
+      if (this.accept('=')) {
+        const neg = !!this.accept('-');
+        const v = this.take();
+        if (v.kind !== 'int') this.err(`syntax error, unexpected ${describe(v)}, expecting an integer enumerator value`, v.loc);
+        next = neg ? -v.value! : v.value!;
+      }
+      if (out.some((x) => x.name === n.text)) this.err(`Redefinition of enumerator '${n.text}'`, n.loc);
+      out.push({ name: n.text, value: next, loc: n.loc });
+      next++;
+      if (!this.accept(',')) {
+        this.expect('}', '"," or "}"');
+        break;
+      }
+    }
+    if (this.lx.peekChar() === ';') this.lx.next();
   }
 
   /** `struct NAME { TYPE NAME[N]...; ... };` after the `struct`/`union` keyword. */
@@ -142,7 +171,7 @@ class Parser {
       if (this.accept(';')) continue;
       const s = this.stmt();
       out.push(s);
-      if (s.kind === 'if' || s.kind === 'while' || s.kind === 'unroll') continue;
+      if (s.kind === 'if' || s.kind === 'while' || s.kind === 'unroll' || s.kind === 'for') continue;
       if (this.accept(';')) continue;
       if (this.isPunct('}')) continue;
       const t = this.peek();
@@ -192,7 +221,18 @@ class Parser {
         this.take();
         return { kind: 'jump', what: t.text, loc: t.loc };
       }
-      if (t.text === 'for') throw unsupported('"for"', t.loc, this.file);
+      if (t.text === 'for') {
+        this.take();
+        this.expect('(');
+        const v = this.take();
+        if (v.kind !== 'var' || /^([0-9]+|#)$/.test(v.text) || !this.isPunct(':')) throw unsupported('"for" other than for ($kv : @map)', span(t.loc, v.loc), this.file);
+        this.take();
+        const m = this.take();
+        if (m.kind !== 'map') this.err(`syntax error, unexpected ${describe(m)}, expecting map`, m.loc);
+        if (this.isPunct('[')) this.err('syntax error, for loops iterate over a whole map (no [keys])', this.peek().loc);
+        const close = this.expect(')');
+        return { kind: 'for', var: v.text, map: { kind: 'map', name: m.text, keys: [], loc: m.loc }, body: this.block(), loc: span(t.loc, close.loc) };
+      }
     }
     const e = this.expr();
     const op = this.peek();
@@ -279,7 +319,9 @@ class Parser {
       if (t.text === '->' || t.text === '.') {
         this.take();
         const f = this.take();
-        if (f.kind !== 'ident') this.err(`syntax error, unexpected ${describe(f)}, expecting field name`, f.loc);
+        // `.0` / `.1`: tuple elements (the key and value of a for loop's variable).
+        const tuple = t.text === '.' && f.kind === 'int' && /^[0-9]+$/.test(f.text);
+        if (f.kind !== 'ident' && !tuple) this.err(`syntax error, unexpected ${describe(f)}, expecting field name`, f.loc);
         e = { kind: 'field', expr: e, field: f.text, arrow: t.text === '->', loc: span(e.loc, f.loc) };
       } else if (t.text === '++' || t.text === '--') {
         if (e.kind !== 'map' && e.kind !== 'var') return e;
@@ -313,6 +355,36 @@ class Parser {
       ref.text += ref.ptr === 1 ? ' *' : '*';
     }
     return ref;
+  }
+
+  /** `sizeof(TYPE | expr)` / `offsetof(TYPE | expr, field[.field...])` after the name. */
+  private sizeofCall(name: Token): Expr {
+    this.expect('(');
+    return this.withoutPred(() => {
+      const n = this.peek();
+      let type: TypeRef | undefined;
+      let typeLoc: Loc | undefined;
+      let expr: Expr | undefined;
+      if (n.kind === 'ident' && (INT_TYPE.test(n.text) || n.text === 'struct' || n.text === 'union')) {
+        const first = n.loc;
+        type = this.typeRef();
+        typeLoc = span(first, first);
+        typeLoc = { ...first, endCol: first.endCol + type.text.length - n.text.length };
+      } else expr = this.expr();
+      if (name.text === 'sizeof') {
+        const close = this.expect(')');
+        return { kind: 'sizeof', type, expr, typeLoc, loc: span(name.loc, close.loc) };
+      }
+      this.expect(',');
+      const fields: string[] = [];
+      do {
+        const f = this.take();
+        if (f.kind !== 'ident') this.err(`syntax error, unexpected ${describe(f)}, expecting field name`, f.loc);
+        fields.push(f.text);
+      } while (this.accept('.'));
+      const close = this.expect(')');
+      return { kind: 'offsetof', type, expr, fields, typeLoc, loc: span(name.loc, close.loc) };
+    });
   }
 
   private withoutPred<T>(f: () => T): T {
@@ -353,6 +425,7 @@ class Parser {
         return { kind: 'map', name: t.text, keys, loc };
       }
       case 'ident': {
+        if ((t.text === 'sizeof' || t.text === 'offsetof') && this.isPunct('(')) return this.sizeofCall(t);
         if (this.isPunct('(')) {
           this.take();
           const args: Expr[] = [];

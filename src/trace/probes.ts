@@ -8,6 +8,7 @@ import { ProgType } from '../isa/uapi.js';
 import type { ProbeSpec } from './ast.js';
 import { traceError, unsupported } from './errors.js';
 import { listTracepoints } from './tpformat.js';
+import { expandUsdt, type UsdtPoint } from './usdt.js';
 
 /** A resolved place to attach one program. `name` is what the `probe` builtin prints. */
 export type AttachPoint = { name: string } & (
@@ -18,6 +19,7 @@ export type AttachPoint = { name: string } & (
   | { kind: 'kprobe' | 'kretprobe'; func: string }
   | { kind: 'interval'; periodNs: number }
   | { kind: 'profile'; hz: number }
+  | Omit<UsdtPoint, 'name'>
 );
 
 const ALIASES: Record<string, string> = {
@@ -37,6 +39,8 @@ const ALIASES: Record<string, string> = {
   interval: 'interval',
   p: 'profile',
   profile: 'profile',
+  U: 'usdt',
+  usdt: 'usdt',
 };
 
 /** The BPF program type used for an attach point. */
@@ -63,13 +67,13 @@ export function globRegExp(glob: string): RegExp {
 const isGlob = (s: string) => /[*?]/.test(s);
 
 /** Expand one probe spec into its attach points. Throws TraceSyntaxError for bad or unmatched specs. */
-export function expandProbe(spec: ProbeSpec, file?: string): AttachPoint[] {
+export function expandProbe(spec: ProbeSpec, file?: string, pid?: number): AttachPoint[] {
   const text = spec.text;
   if (text === 'BEGIN' || text === 'END') return [{ kind: text, name: text }];
   const parts = text.split(':');
   const kind = ALIASES[parts[0]!];
   if (!kind) {
-    if (['usdt', 'U', 'software', 's', 'hardware', 'h', 'watchpoint', 'w', 'asyncwatchpoint', 'kfunc', 'f', 'kretfunc', 'fr', 'iter', 'it'].includes(parts[0]!)) {
+    if (['software', 's', 'hardware', 'h', 'watchpoint', 'w', 'asyncwatchpoint', 'kfunc', 'f', 'kretfunc', 'fr', 'iter', 'it'].includes(parts[0]!)) {
       throw unsupported(`Probe type "${parts[0]}"`, spec.loc, file);
     }
     throw traceError(`Invalid probe type: ${parts[0]}`, spec.loc, file);
@@ -109,6 +113,22 @@ export function expandProbe(spec: ProbeSpec, file?: string): AttachPoint[] {
       const found = names.filter((n) => re.test(n)).sort();
       if (!found.length) bad('No functions match');
       return found.map((f) => ({ kind, binary: bin, func: f, name: `${kind}:${bin}:${f}` }));
+    }
+    case 'usdt': {
+      if (parts.length !== 3 && parts.length !== 4) throw traceError('usdt probe type requires 2 or 3 arguments', spec.loc, file);
+      const bin = parts[1]!;
+      const provider = parts.length === 4 ? parts[2]! : undefined;
+      const name = parts[parts.length - 1]!;
+      if (!bin || !name || provider === '') bad('usdt probe must have a binary, an optional provider and a name (usdt:/path:provider:name)');
+      if (isGlob(bin)) throw unsupported('Wildcards in the binary of usdt probes', spec.loc, file);
+      let found: UsdtPoint[];
+      try {
+        found = expandUsdt(bin, provider, name, bin, (g, s) => globRegExp(g).test(s), pid);
+      } catch (e) {
+        return bad(`cannot read the USDT probes of ${bin} (${(e as Error).message})`);
+      }
+      if (!found.length) throw traceError(`Error finding location for probe: usdt:${bin}:${provider ?? ''}${provider === undefined ? '' : ':'}${name}`, spec.loc, file);
+      return found;
     }
     case 'kprobe':
     case 'kretprobe': {

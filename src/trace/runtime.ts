@@ -4,8 +4,8 @@
  * end / the traced pid's end, then detach, run END and render every map in bpftrace's format.
  * Output goes to the caller's `write` callback; nothing is printed here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { SYSCALLS_AARCH64 } from '../isa/syscalls-aarch64.js';
 import { SYSCALLS_X86_64 } from '../isa/syscalls-x86_64.js';
 import { KernelError } from '../errors.js';
@@ -24,6 +24,8 @@ import type { CompiledProbe, CompiledScript } from './compile.js';
 import { formatMap, mapJson, valueStr, type PrintOptions, type RawEntry, type StackResolver } from './output.js';
 import { formatPrintf } from './printf-format.js';
 import { stackText } from './symbols.js';
+import { attachUsdtPoint } from './usdt.js';
+import { loadCompiledProbe } from './load.js';
 import { JOIN_HEADER, JoinFlag, STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
 
 /** How to run a script. */
@@ -40,6 +42,10 @@ export interface RunOptions {
   command?: string;
   /** stdio of the child command (default 'inherit'). */
   childStdio?: 'inherit' | 'ignore' | 'pipe';
+  /** Receives error text bpftrace prints on stderr (cat() of a missing file, system() commands' stderr). */
+  stderr?: (text: string) => void;
+  /** Called once every probe is attached and BEGIN has run (tests use it to trigger events). */
+  onAttached?: () => void;
   /** Called with the child process right after it starts (tests use it). */
   onChild?: (child: ChildProcess) => void;
   /**
@@ -109,9 +115,11 @@ export interface RunResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Attach one compiled probe (not BEGIN/END). */
-function attach(p: CompiledProbe, prog: KernelProgram, pid: number | undefined): Link {
+function attach(p: CompiledProbe, prog: KernelProgram, pid: number | undefined): Link | Link[] {
   const ap = p.ap;
   switch (ap.kind) {
+    case 'usdt':
+      return attachUsdtPoint(prog, ap, pid);
     case 'tracepoint':
       return attachTracepoint(prog, ap.category, ap.event);
     case 'rawtracepoint':
@@ -149,10 +157,7 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     globals.update(Buffer.alloc(4), gval);
     const mapFds = Object.fromEntries([...maps].map(([k, m]) => [k, m]));
     for (const p of c.probes) {
-      const prog = KernelProgram.load(
-        { name: `bt_${p.ap.kind}`.slice(0, 15), section: '', type: p.progType, insns: p.program.insns, references: p.program.references, license: 'GPL' },
-        { maps: mapFds },
-      );
+      const prog = loadCompiledProbe(p, mapFds);
       progs.push({ p, prog });
     }
 
@@ -208,17 +213,27 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
       const kind = b.readUInt32LE(0);
       const id = b.readUInt32LE(4);
       switch (kind) {
-        case EventKind.PRINTF: {
+        case EventKind.PRINTF:
+        case EventKind.SYSTEM:
+        case EventKind.CAT: {
           const info = c.printfs[id]!;
           let off = 8;
           const args = info.args.map((t) => {
-            const v = t.k === 'str' ? cstr(b, off) : isStringLike(t) ? valueStr(t, b, off, stacks) : b.readBigUInt64LE(off);
+            const v = t.k === 'str' ? cstr(b, off) : isStringLike(t) || t.k === 'stack' ? valueStr(t, b, off, stacks) : b.readBigUInt64LE(off);
             off += tySize(t);
             return v;
           });
           const text = formatPrintf(info.parts, args);
-          o.write(json ? JSON.stringify({ type: 'printf', data: text }) + '\n' : text);
-          return;
+          if (kind === EventKind.PRINTF) return o.write(json ? JSON.stringify({ type: 'printf', data: text }) + '\n' : text);
+          if (kind === EventKind.SYSTEM) {
+            // Like bpftrace (popen): the command's stdout is printed, its stderr passed on; the probes wait.
+            const r = spawnSync('/bin/sh', ['-c', text], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'latin1', maxBuffer: 64 << 20 });
+            if (r.stderr) o.stderr?.(r.stderr);
+            return o.write(json ? JSON.stringify({ type: 'syscall', data: r.stdout ?? '' }) + '\n' : r.stdout ?? '');
+          }
+          const got = readCat(text);
+          if (typeof got !== 'string') return o.stderr?.(`ERROR: failed to open file '${text}': ${got.error}\n`);
+          return o.write(json ? JSON.stringify({ type: 'cat', data: got }) + '\n' : got);
         }
         case EventKind.JOIN: {
           const j = decodeJoin(b, c.joins);
@@ -259,11 +274,12 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     const tracePid = o.pid ?? (o.command ? child?.pid : undefined);
     for (const { p, prog } of progs) {
       if (p.ap.kind === 'BEGIN' || p.ap.kind === 'END') continue;
-      links.push(attach(p, prog, tracePid));
+      links.push(...[attach(p, prog, tracePid)].flat());
     }
     rb.start(onRecord);
     for (const { p, prog } of progs) if (p.ap.kind === 'BEGIN') prog.testRun({});
     rb.drain(onRecord);
+    o.onAttached?.();
 
     let childExit: number | null | undefined;
     if (child) {
@@ -322,6 +338,34 @@ async function blockedInRead(pid: number): Promise<void> {
     }
     if (Number(s.split(' ')[0]) === readNr) return;
     await sleep(2);
+  }
+}
+
+/** cat(): at most this many bytes of a file are printed. */
+const CAT_MAX = 1 << 20;
+
+/** The contents of a file for cat() (latin1, up to CAT_MAX bytes; device files do not hang it), or why not. */
+function readCat(path: string): string | { error: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { error: err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EACCES' ? 'Permission denied' : err.message };
+  }
+  try {
+    const buf = Buffer.alloc(CAT_MAX);
+    let n = 0;
+    while (n < CAT_MAX) {
+      const got = readSync(fd, buf, n, CAT_MAX - n, null);
+      if (got <= 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n).toString('latin1');
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -3,25 +3,30 @@
  * syntax tree plus the `types` side table). Map types are shared by all probes: the first assignment defines
  * them, later uses must agree. Unsupported bpftrace features are reported, never compiled wrongly.
  */
-import type { Expr, Loc, MapExpr, Probe, Stmt } from './ast.js';
+import { constants as osConstants } from 'node:os';
+import type { Expr, Loc, MapExpr, Probe, Stmt, TypeRef } from './ast.js';
 import { traceError, unsupported } from './errors.js';
 import { isStringConv, parseFormat, type FormatPart } from './printf-format.js';
 import type { AttachPoint } from './probes.js';
 import type { TpField } from './tpformat.js';
-import { AGGS, INT, STR, UINT, VOID, isStringLike, sameTy, tyName, type AggKind, type MapInfo, type Ty } from './types.js';
-import { ctypeName, ctypeSize, isCharArray, parseCType, taskStruct, type CType } from './ctypes.js';
+import { AGGS, INT, STR, UINT, VOID, isStringLike, sameTy, tyName, tySize, type AggKind, type MapInfo, type Ty } from './types.js';
+import { ctypeName, ctypeSize, isCharArray, kernelEnumValue, parseCType, taskStruct, type CType } from './ctypes.js';
 import { checkStrftime } from './strftime.js';
+import { kernelAddress } from './symbols.js';
+import { PT_REGS_LAYOUT, fieldNamed } from '../isa/index.js';
+import { dataSymbol } from './usyms.js';
+import { resolveLibrary } from '../kernel/link/libpath.js';
 
 /** Integer builtins and whether they are signed. */
 const INT_BUILTINS: Record<string, boolean> = {
   pid: false, tid: false, uid: false, gid: false, nsecs: false, elapsed: false, cpu: false, cgroup: false,
   curtask: false, rand: false, cpid: false, jiffies: false, retval: false, ppid: false,
 };
-const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_', 'uaddr', 'cat']);
+const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_']);
 const UNSUPPORTED_FUNCS = new Set([
-  'buf', 'cat', 'cgroup_path', 'cgroupid', 'kaddr', 'kptr', 'macaddr', 'override', 'path', 'pton', 'reg',
-  'signal', 'sizeof', 'skboutput', 'strerror', 'strncmp', 'system', 'time', 'uaddr', 'uptr', 'kstack', 'ustack',
-  'offsetof', 'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
+  'buf', 'cgroup_path', 'cgroupid', 'kptr', 'macaddr', 'override', 'path', 'pton',
+  'skboutput', 'strerror', 'strncmp', 'time', 'uptr', 'kstack', 'ustack',
+  'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
 ]);
 
 /** A printf call as compiled: format parts and argument types (defines the event record layout). */
@@ -38,8 +43,19 @@ export interface Globals {
   hasChild: boolean;
   /** Positional parameters (`$1` is params[0]). */
   params: string[];
+  /** The script's enumerators. */
+  enums?: Map<string, bigint>;
+  /** `--unsafe` was given (signal(), system()). */
+  unsafe?: boolean;
   /** Script-defined structs/unions by `struct NAME`. */
   records: Map<string, CType>;
+}
+
+/** The number of a signal name (`SIGKILL`, `KILL`, `sigkill`), or undefined. */
+export function signalNumber(name: string): number | undefined {
+  const up = name.toUpperCase();
+  const sigs = osConstants.signals as Record<string, number>;
+  return sigs[up.startsWith('SIG') ? up : 'SIG' + up];
 }
 
 /** The integer value of positional parameter `n`: 0 when missing; undefined when not a number. */
@@ -69,6 +85,14 @@ export function valueTyOf(ct: CType, user: boolean | undefined): Ty | string {
   }
 }
 
+/** A read of a for loop's key or value. */
+export interface ForRef {
+  loop: Stmt;
+  part: 'key' | 'value';
+  /** Byte offset in the key (multi-key maps) or value. */
+  off: number;
+}
+
 /** The result of checking one probe for one attach point. */
 export interface CheckedProbe {
   ap: AttachPoint;
@@ -78,6 +102,12 @@ export interface CheckedProbe {
   tpFields?: Map<string, TpField>;
   printfs: Map<Expr, PrintfInfo>;
   unrollCounts: Map<Stmt, number>;
+  /** Values of compile-time constant expressions. */
+  consts: Map<Expr, bigint>;
+  /** uaddr() of PIE executables: `consts` holds the offset from the process's mm->start_code. */
+  pieAddrs: Set<Expr>;
+  /** Reads of for loop variables (`$kv.0`, `$kv.1`). */
+  forRefs: Map<Expr, ForRef>;
   params: string[];
 }
 
@@ -95,6 +125,9 @@ export function checkProbe(probe: Probe, ap: AttachPoint, g: Globals, tpFields: 
     tpFields: c.fields,
     printfs: c.printfs,
     unrollCounts: c.unrollCounts,
+    consts: c.consts,
+    pieAddrs: c.pieAddrs,
+    forRefs: c.forRefs,
     params: g.params,
   };
   if (probe.pred) {
@@ -110,6 +143,16 @@ class Checker {
   readonly vars = new Map<string, Ty>();
   readonly printfs = new Map<Expr, PrintfInfo>();
   readonly unrollCounts = new Map<Stmt, number>();
+  /** Values of compile-time constant expressions (sizeof, offsetof, kaddr, uaddr of ET_EXEC files, enum values). */
+  readonly consts = new Map<Expr, bigint>();
+  /** Enclosing for loops (innermost last). */
+  private readonly forLoops: { var: string; map: MapInfo; stmt: Stmt }[] = [];
+  /** `$kv.0` / `$kv.1` reads: which loop, key or value, and the byte offset in it. */
+  readonly forRefs = new Map<Expr, ForRef>();
+  /** uaddr() expressions of PIE executables: the const is relative to the process's mm->start_code. */
+  readonly pieAddrs = new Set<Expr>();
+  /** The C type in memory of field / index / deref expressions. */
+  private readonly memTypes = new Map<Expr, CType>();
   readonly fields?: Map<string, TpField>;
   private loops = 0;
 
@@ -162,7 +205,25 @@ class Checker {
       }
       case 'jump':
         if (s.what !== 'return' && !this.loops) throw this.err(`${s.what} used outside of a loop`, s.loc);
+        if (s.what === 'return' && this.forLoops.length) throw unsupported('return inside a for loop', s.loc, this.g.file);
         return;
+      case 'for': {
+        const info = this.g.maps.get(s.map.name);
+        if (!info) {
+          if (this.lenient) return;
+          throw this.err(`Undefined map: @${s.map.name}`, s.map.loc);
+        }
+        if (info.kind !== 'value') throw unsupported(`for loops over ${info.kind}() maps (per-CPU values)`, s.map.loc, this.g.file);
+        if (!info.keys.length) throw this.err(`@${s.map.name} has no keys: for loops need a map with keys`, s.map.loc);
+        if (this.vars.has(s.var) || this.forLoops.some((f) => f.var === s.var)) throw this.err(`Loop declaration shadows existing variable: $${s.var}`, s.loc);
+        this.forLoops.push({ var: s.var, map: info, stmt: s });
+        const saved = this.loops;
+        this.loops = 1;
+        this.stmts(s.body);
+        this.loops = saved;
+        this.forLoops.pop();
+        return;
+      }
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'call' && AGGS.includes(e.name as AggKind)) throw this.err(`${e.name}() should be directly assigned to a map`, e.loc);
@@ -299,6 +360,7 @@ class Checker {
       case 'str':
         return STR;
       case 'var': {
+        if (this.forLoops.some((f) => f.var === e.name)) throw unsupported(`Using the for loop variable $${e.name} as a whole (use $${e.name}.0 for the key, $${e.name}.1 for the value)`, e.loc, this.g.file);
         const t = this.vars.get(e.name);
         if (!t) throw this.err(`Undefined or undeclared variable: $${e.name}`, e.loc);
         return t;
@@ -345,7 +407,7 @@ class Checker {
       case 'deref': {
         const t = this.expr(e.expr);
         if (t.k !== 'int' || !t.to) throw this.err(`Can not dereference type '${bpftraceTyName(t)}'`, e.loc);
-        return this.read(t.to, t.user, e.loc);
+        return this.read(t.to, t.user, e.loc, e);
       }
       case 'incdec': {
         if (e.target.kind === 'var') {
@@ -369,7 +431,67 @@ class Checker {
       }
       case 'call':
         return this.call(e, stmtLevel);
+      case 'sizeof':
+        this.consts.set(e, BigInt(e.type ? this.typeSize(e.type, e.typeLoc!) : this.exprSize(e.expr!)));
+        return UINT;
+      case 'offsetof':
+        this.consts.set(e, BigInt(this.offsetOf(e)));
+        return UINT;
     }
+  }
+
+  /** The C type a `sizeof`/`offsetof` type names. */
+  private namedType(tr: TypeRef, loc: Loc): CType {
+    if (tr.ptr) return { c: 'ptr', to: { c: 'void' } };
+    if (tr.base === 'int') return { c: 'int', size: tr.bits / 8, signed: tr.signed };
+    if (tr.base === 'record') {
+      const ct = parseCType(tr.name, this.g.records);
+      if (ct && ct.c === 'record') return ct;
+    }
+    throw this.err(`Unknown struct/union: '${tr.text}'`, loc);
+  }
+
+  private typeSize(tr: TypeRef, loc: Loc): number {
+    const ct = this.namedType(tr, loc);
+    if (ct.c === 'record' && !ct.fields()) throw this.err(`Cannot take the size of incomplete type '${ct.name}'`, loc);
+    return ctypeSize(ct);
+  }
+
+  /** bpftrace's size of an expression's value (string literals: their bytes + NUL; comm: 16; memory: its C type). */
+  private exprSize(x: Expr): number {
+    const t = this.expr(x);
+    const mt = this.memTypes.get(x);
+    if (mt) return ctypeSize(mt);
+    if (x.kind === 'str') return Buffer.byteLength(x.value, 'latin1') + 1;
+    if (x.kind === 'builtin' && x.name === 'comm') return 16;
+    if (x.kind === 'field' && x.expr.kind === 'builtin' && x.expr.name === 'args') {
+      const f = this.fields?.get(x.field);
+      if (f && f.kind !== 'dataloc') return f.size;
+    }
+    if (t.k === 'int') return t.ptr || !t.bits ? 8 : t.bits / 8;
+    if (t.k === 'mem') return ctypeSize(t.ct);
+    return tySize(t);
+  }
+
+  private offsetOf(e: Extract<Expr, { kind: 'offsetof' }>): number {
+    let ct: CType;
+    if (e.type) ct = this.namedType(e.type, e.typeLoc!);
+    else {
+      const t = this.expr(e.expr!);
+      if (t.k === 'mem') ct = t.ct;
+      else if (t.k === 'int' && t.to) ct = t.to;
+      else throw this.err(`offsetof() needs a struct or union, not '${tyName(t)}'`, e.expr!.loc);
+    }
+    let off = 0;
+    for (const name of e.fields) {
+      const fs = ct.c === 'record' ? ct.fields() : undefined;
+      if (!fs) throw this.err(`'${ctypeName(ct)}' is not a struct or union with fields`, e.loc);
+      const f = fs.get(name);
+      if (!f) throw this.err(`'${ctypeName(ct)}' has no field named '${name}'`, e.loc);
+      off += f.offset;
+      ct = f.type;
+    }
+    return off;
   }
 
   private builtin(e: Extract<Expr, { kind: 'builtin' }>): Ty {
@@ -386,6 +508,11 @@ class Checker {
     }
     if (n in INT_BUILTINS) return INT_BUILTINS[n] ? INT : UINT;
     const am = /^arg([0-9]+)$/.exec(n);
+    if (am && this.ap.kind === 'usdt') {
+      // bpftrace 0.17 types every USDT argument as uint64 (sign-extended from its size when the spec says signed).
+      if (Number(am[1]) >= this.ap.args.length) throw this.err(`couldn't get argument ${am[1]} for ${this.ap.path}:${this.ap.provider}:${this.ap.probe}`, e.loc);
+      return UINT;
+    }
     if (am) {
       probeOnly(kind === 'uprobe' || kind === 'kprobe' || kind === 'rawtracepoint', "'kprobes', 'uprobes' and 'rawtracepoint'");
       if (kind !== 'rawtracepoint' && Number(am[1]) > 5) throw unsupported(`${n} (only arg0..arg5 are read from registers)`, e.loc, this.g.file);
@@ -393,17 +520,25 @@ class Checker {
     }
     if (n === 'comm' || n === 'probe') return STR;
     if (n === 'func') {
+      if (kind === 'usdt') throw this.err("The func builtin can not be used with 'usdt' probes", e.loc);
       probeOnly(['uprobe', 'uretprobe', 'kprobe', 'kretprobe'].includes(kind), "'kprobe' and 'uprobe'");
       return STR;
     }
     if (n === 'kstack' || n === 'ustack') return { k: 'stack', user: n === 'ustack' };
     if (n === 'args') throw this.err('args must be used with a field (args->field)', e.loc);
     if (/^sarg[0-9]+$/.test(n) || UNSUPPORTED_BUILTINS.has(n)) throw unsupported(`The builtin "${n}"`, e.loc, this.g.file);
+    // Enumerators: the script's enum definitions, then the kernel's (BTF).
+    const ev = this.g.enums?.get(n) ?? kernelEnumValue(n);
+    if (ev !== undefined) {
+      this.consts.set(e, ev);
+      return INT;
+    }
     throw this.err(`Unknown identifier: '${n}'`, e.loc);
   }
 
   /** The value type of reading a `ct` in memory (errors for void). */
-  private read(ct: CType, user: boolean | undefined, loc: Loc): Ty {
+  private read(ct: CType, user: boolean | undefined, loc: Loc, at?: Expr): Ty {
+    if (at) this.memTypes.set(at, ct);
     const t = valueTyOf(ct, user);
     if (typeof t === 'string') throw unsupported(`Reading ${t.replace(/ cannot be read$/, '')}`, loc, this.g.file);
     return t;
@@ -425,7 +560,7 @@ class Checker {
     if (!base) throw this.err(`Unknown struct/union: '${tr.text.replace(/ \*+$/, '')}'`, e.typeLoc);
     for (let i = 1; i < tr.ptr; i++) base = { c: 'ptr', to: base };
     // Pointers from a uprobe's registers point into the traced process.
-    const user = from.to ? from.user : this.ap.kind === 'uprobe' || this.ap.kind === 'uretprobe';
+    const user = from.to ? from.user : this.ap.kind === 'uprobe' || this.ap.kind === 'uretprobe' || this.ap.kind === 'usdt';
     return { k: 'int', signed: false, ptr: true, to: base, user };
   }
 
@@ -435,18 +570,45 @@ class Checker {
     if (it.k !== 'int') throw this.err(`The array index operator [] needs an integer index (${tyName(it)} provided)`, e.index.loc);
     if (t.k === 'int' && t.to) {
       if (t.to.c === 'void') throw this.err(`Can not index a void pointer`, e.loc);
-      return this.read(t.to, t.user, e.loc);
+      return this.read(t.to, t.user, e.loc, e);
     }
     if (t.k === 'mem' && t.ct.c === 'array') {
       if (e.index.kind === 'int' && (e.index.value < 0n || e.index.value >= BigInt(t.ct.n))) {
         throw this.err(`the index ${e.index.value} is out of bounds for array of size ${t.ct.n}`, e.loc);
       }
-      return this.read(t.ct.elem, t.user, e.loc);
+      return this.read(t.ct.elem, t.user, e.loc, e);
     }
     throw this.err(`The array index operator [] can only be used on arrays and pointers, found ${bpftraceTyName(t)}.`, e.loc);
   }
 
+  /** `$kv.0`, `$kv.0.N` (multi-key maps) or `$kv.1` of a for loop variable, or undefined for other fields. */
+  private forField(e: Extract<Expr, { kind: 'field' }>): Ty | undefined {
+    const whole = e.expr.kind === 'var' ? e.expr : e.expr.kind === 'field' && e.expr.expr.kind === 'var' && e.expr.field === '0' ? e.expr.expr : undefined;
+    const name = whole?.name;
+    const idx = this.forLoops.findIndex((f) => f.var === name);
+    if (idx < 0) return undefined;
+    const f = this.forLoops[idx]!;
+    if (idx !== this.forLoops.length - 1) throw unsupported(`Using $${name} of an outer for loop in an inner one`, e.loc, this.g.file);
+    const keys = f.map.keys;
+    if (e.expr.kind === 'var') {
+      if (e.field === '1') {
+        this.forRefs.set(e, { loop: f.stmt, part: 'value', off: 0 });
+        return f.map.value!;
+      }
+      if (e.field !== '0') throw this.err(`Invalid tuple index: ${e.field}. Found 2 elements in tuple.`, e.loc);
+      if (keys.length !== 1) throw unsupported(`The key of a ${keys.length}-key map as a whole (use $${name}.0.0, $${name}.0.1...)`, e.loc, this.g.file);
+      this.forRefs.set(e, { loop: f.stmt, part: 'key', off: 0 });
+      return keys[0]!;
+    }
+    const i = Number(e.field);
+    if (keys.length === 1 || !/^[0-9]+$/.test(e.field) || i >= keys.length) throw this.err(`Invalid tuple index: ${e.field}. Found ${keys.length} elements in tuple.`, e.loc);
+    this.forRefs.set(e, { loop: f.stmt, part: 'key', off: keys.slice(0, i).reduce((n, t) => n + tySize(t), 0) });
+    return keys[i]!;
+  }
+
   private field(e: Extract<Expr, { kind: 'field' }>): Ty {
+    const ft = this.forField(e);
+    if (ft) return ft;
     if (e.expr.kind !== 'builtin' || e.expr.name !== 'args') {
       const t = this.expr(e.expr);
       let rec: CType | undefined;
@@ -465,7 +627,7 @@ class Checker {
       if (!fields) throw this.err(`Cannot access field '${e.field}' of incomplete type '${rec.name}'`, e.loc);
       const f = fields.get(e.field);
       if (!f) throw this.err(`Struct/union of type '${rec.name}' does not contain a field named '${e.field}'`, e.loc);
-      return this.read(f.type, user, e.loc);
+      return this.read(f.type, user, e.loc, e);
     }
     if (this.ap.kind !== 'tracepoint') {
       if (this.ap.kind === 'rawtracepoint') throw unsupported('args in rawtracepoint probes (use arg0..argN)', e.loc, this.g.file);
@@ -501,26 +663,51 @@ class Checker {
       if (!stmtLevel) throw this.err(`${n}() should not be used in an expression`, e.loc);
     };
     switch (n) {
-      case 'printf': {
+      case 'system':
+      case 'printf':
+      case 'cat': {
+        if (n === 'system' && !this.g.unsafe) throw this.err('system() is an unsafe function being used in safe mode', e.loc);
+        // printf/system/cat("fmt", args...): the formatting happens in user space (system runs the text
+        // through /bin/sh, cat prints the named file).
+        if (n !== 'printf' && !stmtLevel) throw this.err(`${n}() should not be used in an assignment or as a map key`, e.loc);
         statement();
         const fmt = args[0];
-        if (!fmt || fmt.kind !== 'str') throw this.err('printf() expects a string literal as its first argument', e.loc);
+        if (!fmt || fmt.kind !== 'str') throw this.err(`${n}() expects a string literal as its first argument`, e.loc);
         const parts = parseFormat(fmt.value);
         if (typeof parts === 'string') throw this.err(parts, fmt.loc);
         const convs = parts.filter((p): p is Extract<FormatPart, { conv: string }> => 'conv' in p);
         const rest = args.slice(1);
-        if (rest.length > convs.length) throw this.err('printf: Too many arguments for format string', e.loc);
-        if (rest.length < convs.length) throw this.err(`printf: Not enough arguments for format string (${rest.length} supplied, ${convs.length} expected)`, e.loc);
+        if (rest.length > convs.length) throw this.err(`${n}: Too many arguments for format string`, e.loc);
+        if (rest.length < convs.length) throw this.err(`${n}: Not enough arguments for format string (${rest.length} supplied, ${convs.length} expected)`, e.loc);
         const tys = rest.map((a, i) => {
           const t = this.expr(a);
           const c = convs[i]!;
-          if (t.k === 'stack' || t.k === 'void' || t.k === 'mem') throw unsupported(`printf of a ${tyName(t)} value`, a.loc, this.g.file);
-          if (isStringConv(c.conv) !== isStringLike(t)) {
-            throw this.err(`printf: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${isStringLike(t) ? 'string' : 'integer'} supplied)`, a.loc);
+          if (t.k === 'void' || t.k === 'mem') throw unsupported(`${n} of a ${tyName(t)} value`, a.loc, this.g.file);
+          if (isStringConv(c.conv) !== (isStringLike(t) || t.k === 'stack')) {
+            throw this.err(`${n}: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${isStringLike(t) ? 'string' : 'integer'} supplied)`, a.loc);
           }
           return t;
         });
         this.printfs.set(e, { parts, args: tys });
+        return VOID;
+      }
+      case 'signal': {
+        if (!this.g.unsafe) throw this.err('signal() is an unsafe function being used in safe mode', e.loc);
+        const k = this.ap.kind;
+        if (k === 'BEGIN' || k === 'END' || k === 'interval') throw this.err(`signal can not be used with "${k}" probes`, e.loc);
+        if (!stmtLevel) throw this.err('signal() should not be used in an assignment or as a map key', e.loc);
+        if (args.length === 0) throw this.err('signal() requires at least one argument (0 provided)', e.loc);
+        if (args.length > 1) throw this.err(`signal() takes up to one argument (${args.length} provided)`, e.loc);
+        const a = args[0]!;
+        if (a.kind === 'str' || (a.kind === 'builtin' && signalNumber(a.name) !== undefined)) {
+          const name = a.kind === 'str' ? a.value : a.name;
+          if (signalNumber(name) === undefined) throw this.err(`${name} is not a valid signal`, e.loc);
+          this.types.set(a, INT);
+          return VOID;
+        }
+        if (a.kind === 'int' && (a.value < 1n || a.value > 64n)) throw this.err(`${a.value} is not a valid signal, allowed range: [1,64]`, e.loc);
+        const t = this.expr(a);
+        if (t.k !== 'int') throw this.err('signal only accepts string literals or integers', e.loc);
         return VOID;
       }
       case 'print': {
@@ -607,8 +794,43 @@ class Checker {
       case 'usym': {
         if (args.length !== 1) throw this.err(`${n}() requires 1 argument`, e.loc);
         this.needInt(args[0]!, `${n}()`);
-        if (n === 'usym') throw unsupported('The function usym()', e.loc, this.g.file);
-        return { k: 'ksym' };
+        return n === 'usym' ? { k: 'usym' } : { k: 'ksym' };
+      }
+      case 'reg': {
+        if (!['uprobe', 'uretprobe', 'usdt', 'kprobe', 'kretprobe', 'profile'].includes(this.ap.kind)) throw this.err(`reg can not be used with "${this.ap.kind}" probes`, e.loc);
+        const a = args[0];
+        if (args.length !== 1 || a?.kind !== 'str') throw this.err('reg() expects a string literal register name', e.loc);
+        this.types.set(a, STR);
+        if (!fieldNamed(PT_REGS_LAYOUT, a.value)) throw this.err(`'${a.value}' is not a valid register`, e.loc);
+        return UINT;
+      }
+      case 'kaddr':
+      case 'uaddr': {
+        if (n === 'uaddr' && !['uprobe', 'uretprobe', 'usdt'].includes(this.ap.kind)) throw this.err(`uaddr can not be used with "${this.ap.kind}" probes`, e.loc);
+        if (args.length !== 1) throw this.err(`${n}() requires 1 argument (${args.length} provided)`, e.loc);
+        const a = args[0]!;
+        if (a.kind !== 'str') throw this.err(`${n}() expects a string literal (${bpftraceTyName(this.expr(a))} provided)`, e.loc);
+        this.types.set(a, STR);
+        if (n === 'kaddr') {
+          const v = kernelAddress(a.value);
+          if (v === undefined) throw this.err(`Failed to resolve kernel symbol: ${a.value}`, e.loc);
+          this.consts.set(e, v);
+          return UINT;
+        }
+        const ap = this.ap as Extract<AttachPoint, { kind: 'uprobe' | 'uretprobe' | 'usdt' }>;
+        const bin = ap.kind === 'usdt' ? ap.path : ap.binary;
+        let path = bin;
+        try {
+          path = ap.kind === 'usdt' ? ap.path : resolveLibrary(ap.binary);
+        } catch {
+          /* reported below */
+        }
+        const sym = dataSymbol(path, a.value);
+        if (typeof sym === 'string') throw this.err(`Could not resolve symbol: ${bin}:${a.value}${sym === 'not found' ? '' : ` (${sym})`}`, e.loc);
+        this.consts.set(e, BigInt(sym.pieDelta ?? sym.address));
+        if (sym.pieDelta !== undefined) this.pieAddrs.add(e);
+        const size = [1, 2, 4, 8].includes(sym.size) ? sym.size : 8;
+        return { k: 'int', signed: false, ptr: true, to: { c: 'int', size, signed: true }, user: true };
       }
       case 'strftime': {
         if (args.length !== 2) throw this.err('strftime() requires 2 arguments', e.loc);

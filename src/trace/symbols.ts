@@ -49,3 +49,20 @@ export function stackText(frames: bigint[], user: boolean): string {
   for (const f of frames) out += `        ${user ? '0x' + f.toString(16) : kernelSymbol(f)}\n`;
   return out;
 }
+
+/** kaddr(): the address of kernel symbol `name` from /proc/kallsyms (any symbol type), or undefined. */
+export function kernelAddress(name: string): bigint | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/kallsyms', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const at = text.indexOf(` ${name}\n`);
+  for (let i = at; i >= 0; i = text.indexOf(` ${name}\n`, i + 1)) {
+    const start = text.lastIndexOf('\n', i) + 1;
+    const [a] = text.slice(start, i).split(' ');
+    if (a && a.length >= 8) return BigInt('0x' + a);
+  }
+  return undefined;
+}

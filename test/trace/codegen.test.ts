@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KernelMap } from '../../src/kernel/maps/map.js';
-import { KernelProgram } from '../../src/kernel/load/program.js';
+import { loadCompiledProbe } from '../../src/trace/load.js';
 import { compileScript } from '../../src/trace/compile.js';
 import { noKernel } from './fixtures.js';
 
@@ -26,20 +26,19 @@ const SCRIPTS: Record<string, string> = {
   'while/unroll/break/continue/return': 'tracepoint:syscalls:sys_enter_getpid { $i = 0; while ($i < 50) { $i++; if ($i == 3) { continue; } if ($i > 40) { break; } @s += $i; } unroll(4) { @u++; } if (pid == 1) { return; } @x = 1; }',
   'curtask chains, embedded structs, bitfields-free ints, char arrays, casts to kernel structs': 'BEGIN { @a = curtask->tgid; @b = curtask->real_parent->real_parent->pid; @c = curtask->se.load.weight; @d = curtask->comm; @e = str(curtask->comm); $t = (struct task_struct *)curtask; @f = $t->mm->mmap_base; @g = *(uint32 *)curtask; @h = curtask->comm == comm; }',
   'script structs, pointer/array indexing, deref': 'struct foo { int a; char b[8]; long c; short d[4]; struct foo *next; } BEGIN { $p = (struct foo *)curtask; @a = $p->a; @b = $p->b; @c = $p->next->c; @d = $p->d[2]; @e = $p[1].a; $i = 1; @f = $p->d[$i]; @g = *(int8 *)curtask; }',
+  'for loops over maps (callbacks with BTF func_info), break/continue': 'BEGIN { @m[1] = 2; @s["k", 1] = "v"; $x = 1; for ($kv : @m) { $x += $kv.1; if ($kv.0 == 1) { continue; } for ($e : @s) { @o[$e.0.0, $e.0.1] = $e.1; break; } } @x = $x; }',
+  'sizeof, offsetof, kaddr, enums (script and kernel BTF), cat, system, signal': 'enum e { A, B = 7 }; struct s { int a; long b; } BEGIN { @a = sizeof(struct s) + offsetof(struct s, b) + sizeof(comm) + kaddr("vfs_read") + A + B + TASK_COMM_LEN; cat("/etc/%s", "hostname"); system("true %d", 1); } tracepoint:syscalls:sys_enter_getpid { signal("SIGUSR1"); $s = 10; signal($s); printf("%s\\n", kstack); }',
   'ntop, ksym, strftime, print top/div, delete on hist maps, str with a run-time length': 'tracepoint:sock:inet_sock_set_state { @[ntop(args->saddr), ntop(args->daddr_v6), ntop(2, 1)] = count(); @k = ksym(1); @t = strftime("%H:%M:%S", nsecs); printf("%s %s\\n", ksym(2), strftime("%Y", nsecs)); @h[1] = hist(5); @l[2] = lhist(5, 0, 100, 10); delete(@h[1]); delete(@l[2]); print(@h, 2, 10); $n = pid % 10; @s = str(args->skaddr, $n); }',
 };
 
 for (const [name, src] of Object.entries(SCRIPTS)) {
   test(`verifier accepts: ${name}`, { skip: noKernel }, () => {
-    const c = compileScript(src);
+    const c = compileScript(src, { unsafe: true });
     const maps: Record<string, KernelMap> = {};
     try {
       for (const [ref, spec] of c.mapSpecs) maps[ref] = KernelMap.create(spec);
       for (const p of c.probes) {
-        const prog = KernelProgram.load(
-          { name: 'bt_test', section: '', type: p.progType, insns: p.program.insns, references: p.program.references, license: 'GPL' },
-          { maps },
-        );
+        const prog = loadCompiledProbe(p, maps);
         assert.ok(prog.fd > 0, p.ap.name);
         prog.close();
       }

@@ -46,9 +46,49 @@ export function testBinary(): string | null {
   return child;
 }
 
+const USDT_C = `
+#include <stdlib.h>
+#include <sys/sdt.h>
+static volatile long g = 40;
+/* -O2: a[i] becomes a base + index * scale operand. */
+__attribute__((noinline, optimize("O2"))) void sib(int *a, long i) { DTRACE_PROBE2(tprov, sib, a[i], i); }
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 3;
+  int arr[4] = {10, -20, 30, -40};
+  volatile char name[8] = "s0";
+  for (int i = 0; i < n; i++) {
+    g += i;
+    name[1] = '0' + i;
+    DTRACE_PROBE3(tprov, step, i, &g, (char *)name);
+    sib(arr, i % 4);
+  }
+  DTRACE_PROBE2(tprov, done, n, (short)-5);
+  DTRACE_PROBE(other, mark);
+  return 0;
+}
+`;
+
+let usdtChild: string | undefined | null;
+/**
+ * Path of a silent USDT test binary (gcc -O0 with <sys/sdt.h>), or null. `tusdt N` fires, for i < N:
+ * tprov:step(i, &g, "s<i>") with g = 40 + 0 + 1 + ... + i (args -4@-4(%rbp) 8@%rdx 8@%rax) and
+ * tprov:sib({10, -20, 30, -40}[i % 4], i % 4) (-4@(%rdi,%rsi,4) -8@%rsi); then tprov:done(N, (short)-5)
+ * (-4@-8(%rbp) -2@$-5) and other:mark().
+ */
+export function usdtBinary(): string | null {
+  if (usdtChild !== undefined) return usdtChild;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-trace-usdt-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'u.c'), USDT_C);
+  const out = join(dir, 'tusdt');
+  const r = spawnSync('gcc', ['-O0', '-o', out, join(dir, 'u.c')], { encoding: 'utf8' });
+  usdtChild = r.status === 0 ? out : null;
+  return usdtChild;
+}
+
 /** Compile and run a script; returns all its output text. */
-export async function runText(src: string, opts: Partial<RunOptions> & { params?: string[] } = {}): Promise<string> {
-  const c = compileScript(src, { hasChild: opts.command !== undefined, params: opts.params });
+export async function runText(src: string, opts: Partial<RunOptions> & { params?: string[]; unsafe?: boolean } = {}): Promise<string> {
+  const c = compileScript(src, { hasChild: opts.command !== undefined, params: opts.params, pid: opts.pid, unsafe: opts.unsafe });
   let out = '';
   await runScript(c, { childStdio: 'ignore', ...opts, write: (s) => (out += s) });
   return out;

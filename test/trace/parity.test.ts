@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { noKernel, runText } from './fixtures.js';
+import { noKernel, runText, testBinary, usdtBinary } from './fixtures.js';
 
-type Script = string | { src: string; args: string[]; command?: string };
+type Script = string | { src: string; args: string[]; command?: string; unsafe?: boolean };
+const U = usdtBinary();
+const T = testBinary();
 const SCRIPTS: Script[] = [
   'BEGIN { @a[1] = 5; @a[2] = 3; @h = hist(1); @h = hist(1000); @l = lhist(5, 0, 100, 10); @s = stats(7); printf("%d %s %x %5d|%-5s|\\n", 42, "ab", 255, 7, "x"); exit(); }',
   'BEGIN { printf("%d|%5d|%-5d|%05d|%x|%X|%o|%u|%c|%s|%10s|%-10s|%.2s|%%|%ld|%lu\\n", -42, 42, 42, 42, 3054, 3054, 8, 7, 65, "str", "right", "left", "trunc", 5000000000, -1); exit(); }',
@@ -23,15 +25,29 @@ const SCRIPTS: Script[] = [
   'struct foo { int a; char b[8]; long c; } BEGIN { $p = (struct foo *)curtask; @x = $p->a == *(int32 *)curtask; @y = $p->c == *(int64 *)((uint64)curtask + 16); exit(); }',
   { src: 'BEGIN { printf("%d %d %s [%s] %d\\n", $1, $#, str($2), str($3), $3); @[$1] = str($2); unroll($1) { @n++; } exit(); }', args: ['3', 'hello'] },
   { src: 'BEGIN { join(0); } tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); join(args->argv, ", "); join(args->argv, ""); exit(); }', args: [], command: '/bin/true alpha beta-gamma 3 x' },
+  ...(U
+    ? [
+        {
+          src: `usdt:${U}:tprov:step { printf("%d %d %s %s\\n", arg0, *(int64 *)arg1, str(arg2), probe); } usdt:${U}:sib { @s[arg0, arg1] = sum(arg1); @t = sum(arg0); } usdt:${U}:*:done { printf("done %d %d\\n", arg0, arg1); @d = arg1; } U:${U}:other:mark { @m = count(); }`,
+          args: [],
+          command: `${U} 5`,
+        },
+      ]
+    : []),
+  'struct foo { int a; char b[3]; long c; } BEGIN { printf("%d %d %d %d %d %d\\n", sizeof(struct foo), sizeof(1+2), sizeof("abc"), sizeof(comm), sizeof(uint16), sizeof(struct task_struct)); $x = (struct foo *)0; printf("%d %d %d %d\\n", sizeof(*$x), sizeof($x), sizeof(curtask->comm), sizeof($x->b)); printf("%s %d\\n", ksym(kaddr("do_nanosleep")), kaddr("do_nanosleep") == kaddr("do_nanosleep")); @s = sizeof(int64); exit(); }',
+  'enum color { RED, GREEN = 5, BLUE }; enum { A = -2, B }; BEGIN { printf("%d %d %d %d %d %d\\n", RED, GREEN, BLUE, A, B, TASK_COMM_LEN); @[BLUE] = count(); $c = (uint8)GREEN; @x = $c; exit(); }',
+  'BEGIN { @[(uint64)-7] = count(); @b[(uint64)-1, "x"] = 2; @c[(uint32)-1] = 3; exit(); }',
+  { src: 'BEGIN { system("echo %d %s %x", 5, "x", 255); cat("/proc/sys/kernel/ostype"); cat("/proc/sys/kernel/%s", "ostype"); printf("|\\n"); exit(); }', args: [], unsafe: true },
+  ...(T ? [{ src: 'tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @ = count(); signal("KILL"); }', args: [], command: `${T} 3`, unsafe: true }] : []),
 ];
 
 const BPFTRACE = '/usr/bin/bpftrace';
 const haveBpftrace = spawnSync(BPFTRACE, ['--version'], { encoding: 'utf8' }).status === 0;
 
 function bpftrace(script: Script): Promise<{ code: number | null; out: string; err: string }> {
-  const { src, args, command } = typeof script === 'string' ? { src: script, args: [], command: undefined } : script;
+  const { src, args, command, unsafe } = typeof script === 'string' ? { src: script, args: [], command: undefined, unsafe: false } : script;
   return new Promise((resolve) => {
-    const p = spawn(BPFTRACE, ['-e', src, ...(command ? ['-c', command] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(BPFTRACE, [...(unsafe ? ['--unsafe'] : []), '-e', src, ...(command ? ['-c', command] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -49,10 +65,10 @@ test('stdout is identical to bpftrace 0.17 for deterministic scripts', { skip: n
   const theirs = await Promise.all(SCRIPTS.map(bpftrace));
   for (const [i, script] of SCRIPTS.entries()) {
     const bt = theirs[i]!;
-    const { src, args, command } = typeof script === 'string' ? { src: script, args: [], command: undefined } : script;
+    const { src, args, command, unsafe } = typeof script === 'string' ? { src: script, args: [], command: undefined, unsafe: false } : script;
     await t.test(`script ${i + 1}`, async (st) => {
       if (bt.code !== 0 || !bt.out.startsWith('Attaching')) return st.skip(`bpftrace failed here (exit ${bt.code}): ${bt.err.trim().split('\n').pop()}`);
-      assert.equal(await runText(src, { params: args, command }), bt.out, src);
+      assert.equal(await runText(src, { params: args, command, unsafe }), bt.out, src);
     });
   }
 });

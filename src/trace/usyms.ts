@@ -1,0 +1,117 @@
+/**
+ * User-space symbols for the tracing language: uaddr()'s data symbols of a binary (with what a PIE needs to
+ * relocate them at run time), and usym()'s address → function name through the process's /proc/PID/maps and
+ * the mapped files' symbol tables.
+ */
+import { readFileSync } from 'node:fs';
+import { parseElf, SHT, STT } from '../elf/reader.js';
+import { ET, PF, PT, programHeaders } from '../elf/segments.js';
+import { functionSymbols, type UserSymbol } from '../kernel/link/elf-symbols.js';
+
+/** A data symbol found by uaddr(). */
+export interface DataSymbol {
+  address: number;
+  size: number;
+  /**
+   * Position-independent executable: the run-time address is `mm->start_code + pieDelta` (start_code being the
+   * load bias plus the lowest executable segment's address, as the kernel's ELF loader sets it).
+   */
+  pieDelta?: number;
+}
+
+/** Why a symbol cannot be used, or the symbol. */
+export function dataSymbol(path: string, name: string): DataSymbol | string {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    return `cannot read ${path} (${(e as Error).message})`;
+  }
+  const e = parseElf(bytes);
+  let hit: { address: number; size: number } | undefined;
+  for (const tab of e.sections) {
+    if (hit) break;
+    if (tab.type !== SHT.SYMTAB && tab.type !== SHT.DYNSYM) continue;
+    const strs = e.sections[tab.link];
+    if (!strs) continue;
+    const dv = new DataView(tab.data.buffer, tab.data.byteOffset, tab.data.byteLength);
+    const le = !e.bigEndian;
+    for (let at = 24; at + 24 <= tab.data.length; at += 24) {
+      if ((dv.getUint8(at + 4) & 0xf) !== STT.OBJECT) continue;
+      const shndx = dv.getUint16(at + 6, le);
+      if (shndx === 0 || shndx >= 0xff00) continue;
+      const nameOff = dv.getUint32(at, le);
+      const end = strs.data.indexOf(0, nameOff);
+      if (new TextDecoder().decode(strs.data.subarray(nameOff, end < 0 ? undefined : end)) !== name) continue;
+      hit = { address: Number(dv.getBigUint64(at + 8, le)), size: Number(dv.getBigUint64(at + 16, le)) };
+      break;
+    }
+  }
+  if (!hit) return 'not found';
+  if (e.type === ET.EXEC) return hit;
+  const segs = programHeaders(bytes);
+  if (!segs.some((s) => s.type === PT.INTERP)) return 'shared libraries are not supported by bpfkit yet (their load address is per process)';
+  const exec = segs.filter((s) => s.type === PT.LOAD && s.flags & PF.X).map((s) => s.vaddr);
+  if (!exec.length) return 'no executable segment';
+  return { ...hit, pieDelta: hit.address - Math.min(...exec) };
+}
+
+interface Mapping {
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+  path: string;
+}
+
+const mapsCache = new Map<number, Mapping[] | null>();
+
+function mappings(pid: number, fresh = false): Mapping[] | null {
+  if (!fresh && mapsCache.has(pid)) return mapsCache.get(pid)!;
+  let out: Mapping[] | null = null;
+  try {
+    out = [];
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const f = line.split(/\s+/);
+      if (!f[5]?.startsWith('/')) continue;
+      const [s, e] = f[0]!.split('-');
+      out.push({ start: BigInt('0x' + s), end: BigInt('0x' + e), offset: BigInt('0x' + f[2]), path: f[5] });
+    }
+  } catch {
+    out = null;
+  }
+  // Kept for the run: the process may be gone when maps are printed at exit (a failed re-read keeps the old).
+  if (out || !mapsCache.get(pid)) mapsCache.set(pid, out);
+  return mapsCache.get(pid)!;
+}
+
+const symCache = new Map<string, UserSymbol[]>();
+
+/** `[name, offset]` of the function containing `addr` in process `pid`, or undefined. */
+export function userSymbol(addr: bigint, pid: number): [string, bigint] | undefined {
+  const inside = (x: Mapping) => addr >= x.start && addr < x.end;
+  // Re-read once when the address is in no known mapping (the process exec'd or loaded a library since).
+  const m = mappings(pid)?.find(inside) ?? mappings(pid, true)?.find(inside);
+  if (!m) return undefined;
+  const off = Number(addr - m.start + m.offset);
+  let syms = symCache.get(m.path);
+  if (!syms) {
+    try {
+      syms = functionSymbols(`/proc/${pid}/root${m.path}`);
+    } catch {
+      syms = [];
+    }
+    symCache.set(m.path, syms);
+  }
+  const s = syms.find((x) => off >= x.fileOffset && off < x.fileOffset + Math.max(x.size, 1));
+  return s ? [s.name, BigInt(off - s.fileOffset)] : undefined;
+}
+
+/** usym(): the function name, or the address in hex. */
+export function userSymbolName(addr: bigint, pid: number): string {
+  return userSymbol(addr, pid)?.[0] ?? '0x' + addr.toString(16);
+}
+
+/** Forget cached process maps (a new run). */
+export function resetUserSymbols(): void {
+  mapsCache.clear();
+}
