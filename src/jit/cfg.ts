@@ -19,6 +19,8 @@ export interface JInsn {
   hi: number;
   /** Slots taken (2 for lddw). */
   slots: number;
+  /** What the JIT makes of it (`kindOf`, computed once at decode). */
+  kind?: Kind;
 }
 
 /** Opcode of the fall-off-the-end pseudo instruction. */
@@ -57,6 +59,10 @@ export function isCondJump(op: number): boolean {
 export type Kind = 'alu' | 'endian' | 'lddw' | 'load' | 'store' | 'atomic' | 'legacy' | 'ja' | 'cond' | 'exit' | 'helper' | 'call' | 'callx' | 'falloff' | 'invalid';
 
 export function kindOf(i: JInsn): Kind {
+  return i.kind ?? (i.kind = computeKind(i));
+}
+
+function computeKind(i: JInsn): Kind {
   const op = i.op;
   if (op === FALLOFF) return 'falloff';
   if (op === 0x18) return 'lddw';
@@ -94,14 +100,16 @@ export function decode(prog: Prog): (JInsn | undefined)[] {
     if (prog.isStart[pc] !== 1) continue;
     const w = code[pc * 2]!;
     const op = w & 0xff;
-    const i: JInsn = { pc, op, dst: (w >> 8) & 0xf, src: (w >> 12) & 0xf, off: w >> 16, imm: code[pc * 2 + 1]!, hi: 0, slots: 1 };
+    // `kind` is set below, once the fields it depends on are (present from creation: one object shape).
+    const i: JInsn = { pc, op, dst: (w >> 8) & 0xf, src: (w >> 12) & 0xf, off: w >> 16, imm: code[pc * 2 + 1]!, hi: 0, slots: 1, kind: undefined };
     if (op === 0x18) {
       i.hi = code[pc * 2 + 3]!;
       i.slots = 2;
     }
+    i.kind = computeKind(i);
     out[pc] = i;
   }
-  out[n] = { pc: n, op: FALLOFF, dst: 0, src: 0, off: 0, imm: 0, hi: 0, slots: 1 };
+  out[n] = { pc: n, op: FALLOFF, dst: 0, src: 0, off: 0, imm: 0, hi: 0, slots: 1, kind: 'falloff' };
   return out;
 }
 
@@ -134,66 +142,70 @@ export interface FuncCfg {
   blockAt: Map<number, number>;
 }
 
-function successors(i: JInsn, k: Kind): number[] {
-  switch (k) {
-    case 'ja':
-      return [jumpTarget(i)];
-    case 'cond':
-      return [i.pc + 1, jumpTarget(i)];
-    case 'exit':
-    case 'falloff':
-    case 'invalid':
-      return [];
-    default:
-      return [i.pc + i.slots];
-  }
-}
-
 /**
  * Build the body of the function starting at `entry`. With `splitAtMemory`, every load, store and atomic also
  * starts a block (resume points of the slow variant, codegen.ts).
  */
 export function buildFunction(insns: (JInsn | undefined)[], entry: number, splitAtMemory = false): FuncCfg {
-  const reach = new Set<number>();
-  const leaders = new Set<number>([entry]);
+  // Bitmaps rather than sets and a sort: this runs over every instruction of programs of up to a million.
+  const reach = new Uint8Array(insns.length);
+  const leaders = new Uint8Array(insns.length);
+  leaders[entry] = 1;
   const work = [entry];
+  let lo = entry;
+  let hi = entry;
   while (work.length) {
-    const pc = work.pop()!;
-    if (reach.has(pc)) continue;
-    const i = insns[pc];
-    if (!i) throw new Error(`JIT: no instruction at ${pc}`);
-    reach.add(pc);
-    const k = kindOf(i);
-    const succ = successors(i, k);
-    if (k === 'ja' || k === 'cond') for (const s of succ) leaders.add(s);
-    for (const s of succ) if (!reach.has(s)) work.push(s);
+    // Follow fall-through in a loop (no successor arrays: this runs over every instruction).
+    let pc = work.pop()!;
+    while (!reach[pc]) {
+      const i = insns[pc];
+      if (!i) throw new Error(`JIT: no instruction at ${pc}`);
+      reach[pc] = 1;
+      if (pc < lo) lo = pc;
+      if (pc > hi) hi = pc;
+      const k = kindOf(i);
+      if (k === 'ja') {
+        const t = jumpTarget(i);
+        leaders[t] = 1;
+        pc = t;
+      } else if (k === 'cond') {
+        const t = jumpTarget(i);
+        leaders[t] = 1;
+        leaders[pc + 1] = 1;
+        if (!reach[t]) work.push(t);
+        pc = pc + 1;
+      } else if (k === 'exit' || k === 'falloff' || k === 'invalid') break;
+      else pc += i.slots;
+    }
   }
-  const pcs = [...reach].sort((a, b) => a - b);
   const blocks: Block[] = [];
   const blockAt = new Map<number, number>();
   let cur: Block | undefined;
   let prevEnds = true;
-  for (const pc of pcs) {
+  for (let pc = lo; pc <= hi; pc++) {
+    if (!reach[pc]) continue;
     const i = insns[pc]!;
     const k = kindOf(i);
-    if (!cur || prevEnds || leaders.has(pc) || (splitAtMemory && isMemory(k))) {
+    if (!cur || prevEnds || leaders[pc] || (splitAtMemory && isMemory(k))) {
       cur = { start: pc, index: blocks.length, insns: [], segments: [] };
       blockAt.set(pc, cur.index);
       blocks.push(cur);
     }
     cur.insns.push(i);
-    prevEnds = k === 'ja' || k === 'cond' || k === 'exit' || k === 'falloff' || k === 'invalid';
+    // Calls end a block too: the instruction after one is where the budget is checked again (budget.ts).
+    prevEnds = k === 'ja' || k === 'cond' || k === 'exit' || k === 'falloff' || k === 'invalid' || k === 'call' || k === 'helper' || k === 'callx';
   }
   for (const b of blocks) {
-    let seg: Segment | undefined;
-    for (const i of b.insns) {
-      if (!seg) {
-        seg = { start: i.pc, count: 0, insns: [] };
-        b.segments.push(seg);
+    // Segments end after every instruction that can fault (and at the block end); a block of one segment shares
+    // its instruction array.
+    const ins = b.insns;
+    let from = 0;
+    for (let k = 0; k < ins.length; k++) {
+      if (k === ins.length - 1 || canFault(kindOf(ins[k]!))) {
+        const part = from === 0 && k === ins.length - 1 ? ins : ins.slice(from, k + 1);
+        b.segments.push({ start: ins[from]!.pc, count: k + 1 - from, insns: part });
+        from = k + 1;
       }
-      seg.insns.push(i);
-      seg.count++;
-      if (canFault(kindOf(i))) seg = undefined;
     }
   }
   return { entry, blocks, blockAt };

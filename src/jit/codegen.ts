@@ -3,26 +3,37 @@
  *
  * Signature: (r0..r9: i64, rem: i64, depth: i32) → (r0..r5: i64, rem: i64) — the callee gets every register and
  * hands r0..r5 back, as the interpreter's frames do. Registers live in i64 locals; `rem` is the remaining
- * instruction budget, decremented once per budget segment (cfg.ts) with a check (`fault` import on exhaustion,
- * naming the exact pc). The prologue zeroes the frame's 512-byte stack and loads r10 from the run's stack table.
+ * instruction budget. Functions without loops (and every slow variant) decrement it once per budget segment
+ * (cfg.ts) with a check (`fault` import on exhaustion, naming the exact pc); the fast variant of a function with
+ * loops checks it at check points only and subtracts lazily (budget.ts), continuing in the slow variant when a
+ * check point finds too little left. The prologue zeroes the frame's 512-byte stack and loads r10 from the run's
+ * stack table.
  *
  * Control flow: structured when structure.ts can (Wasm `loop` per backward-jump target, `block` per forward
  * target, in pc order), otherwise a dispatcher: blocks in pc order inside `loop { block_{N-1} ... block_0 {
  * br_table(lbl) } code_0 } code_1 ... }`: a forward jump is a direct `br`, a backward one sets `lbl` and
  * branches to the loop head. The dispatcher handles any control flow, irreducible included.
  *
- * Memory: every access is checked against the segment table (layout.ts) with one unsigned compare; a hit
+ * Memory: an access is checked against the segment table (layout.ts) with one unsigned compare; a hit
  * accesses `base + offset`. Accesses through r10 at a constant offset inside the frame need no check (r10 is
- * read-only, the frame always mapped). On a miss, the fast variant (the function itself) continues in its slow
- * variant, resuming at the access; the slow variant (a dispatcher whose blocks also start at every access) calls
- * the `miss` import, which pages the region in or throws the interpreter's fault. No call on the miss path of
- * the fast variant means V8 keeps the eBPF registers in machine registers through loops.
+ * read-only, the frame always mapped). In the fast variant, an access through a register derived from an
+ * argument (regions.ts) is checked instead against the region the argument pointed into, looked up once at
+ * function entry and after each call (one subtract and one unsigned compare; the run entry's r1 region sits at a
+ * constant linear address, the argument window). On a miss, the fast variant (the function itself) continues in
+ * its slow variant, resuming at the access, with the registers that are still live (liveness.ts; the others 0);
+ * the slow variant (a dispatcher whose blocks also start at every access) calls the `miss` import, which pages
+ * the region in or throws the interpreter's fault. No call on the miss path of the fast variant means V8 keeps
+ * the eBPF registers in machine registers through loops. Stores mark the region's table entry dirty, so only
+ * written regions are copied back (paging.ts).
  */
 import type { Block, FuncCfg, JInsn, Kind, Segment } from './cfg.js';
 import { jumpTarget, kindOf } from './cfg.js';
 import { Bytes, I32, I64, VOID, W } from './wasm.js';
 import { structure, type Construct } from './structure.js';
-import { ENTRY, REGS, REM, RESUME, STACK_LIN, STACK_R10, TABLE, TABLE_CAP } from './layout.js';
+import { ARG_WINDOW, DIRTY, ENTRY, REGS, REM, RESUME, STACK_LIN, STACK_R10, TABLE, TABLE_CAP } from './layout.js';
+import type { BudgetPlan } from './budget.js';
+import { LOAD_ORIGIN, planRegions, type RegionPlan } from './regions.js';
+import { liveness } from './liveness.js';
 
 /** Function indices of the imports (module.ts declares them in this order). */
 export const IMP = { helper: 0, callx: 1, miss: 2, fault: 3, tail: 4, ldabs: 5 } as const;
@@ -67,6 +78,8 @@ export function stackOnly(i: JInsn): boolean {
 
 /** Debugging switch: always use the dispatcher layout. */
 const FORCE_DISPATCH = typeof process !== 'undefined' && process.env?.BPFKIT_JIT_DISPATCH === '1';
+/** Debugging switch: no argument-region fast path (every access through the segment table). */
+const FORCE_TABLE = typeof process !== 'undefined' && process.env?.BPFKIT_JIT_TABLE === '1';
 
 /**
  * How to emit a function. The fast variant (the function's entry) has no call on its memory-miss paths: a miss
@@ -81,11 +94,31 @@ export interface EmitOptions {
   slowVariant?: boolean;
   /** For the fast variant: the slow variant's blocks and function index (absent: misses call `miss` inline). */
   slow?: { cfg: FuncCfg; index: number };
+  /**
+   * For the fast variant of a function with loops: budget checks at check points only (budget.ts); a check
+   * point without enough budget continues in the slow variant (required then).
+   */
+  budget?: BudgetPlan;
 }
 
-/** Emit the body of the function `f`. */
-export function emitFunction(f: FuncCfg, opts: EmitOptions): Bytes {
-  return new FnEmitter(f, opts).emit();
+/** Emit the body of the function `f`: its code and the types of its locals after the parameters. */
+export function emitFunction(f: FuncCfg, opts: EmitOptions): { code: Bytes; locals: number[] } {
+  const e = new FnEmitter(f, opts);
+  const code = e.emit();
+  return { code, locals: e.locals };
+}
+
+/** Locals of the cached region of one argument register (regions.ts). */
+interface RegionLocals {
+  /** The argument's value at function entry. */
+  orig: number;
+  /** First address of its region (segment << 32). */
+  start: number;
+  /** Linear address of the region's paged-in copy (-1: the argument window, a constant). */
+  base: number;
+  /** Per access kind (`size * 2 + write`): accesses at offsets from `start` below this hit. */
+  lim: Map<number, number>;
+  writes: boolean;
 }
 
 class FnEmitter {
@@ -99,6 +132,17 @@ class FnEmitter {
   private labels: Construct[] | undefined;
 
   private readonly funcIndex: (pc: number) => number;
+  /** Budget plan (check points), or undefined for per-segment checks. */
+  private readonly plan: BudgetPlan | undefined;
+  /** With a plan: instructions executed since the budget local was last decremented (at this point of code). */
+  private pend = 0;
+  /** Types of the locals after the parameters. */
+  readonly locals: number[] = [...FUNC_LOCALS];
+  /** Cached regions of argument registers (fast variant), by argument register. */
+  private readonly regions = new Map<number, RegionLocals>();
+  private regionSite: Map<number, number> | undefined;
+  /** Registers live before each instruction (fast variant: hand-overs pass 0 for the others). */
+  private live: Map<number, number> | undefined;
 
   constructor(
     private readonly f: FuncCfg,
@@ -106,6 +150,25 @@ class FnEmitter {
   ) {
     this.n = f.blocks.length;
     this.funcIndex = opts.funcIndex;
+    this.plan = opts.budget;
+    if (this.plan && !opts.slow) throw new Error('JIT: check-point budget needs the slow variant');
+    if (opts.slow) this.live = liveness(f).before;
+    if (opts.slow && !FORCE_TABLE) {
+      const rp: RegionPlan = planRegions(f, stackOnly);
+      this.regionSite = rp.site;
+      for (const [o, kinds] of rp.uses) {
+        const lim = new Map<number, number>();
+        for (const k of [...kinds].sort((a, b) => a - b)) lim.set(k, this.local(I64));
+        // The run entry's r1 (context or packet) is in the argument window; elsewhere a base local.
+        const base = o === 1 && f.entry === 0 ? -1 : this.local(I32);
+        this.regions.set(o, { orig: this.local(I64), start: this.local(I64), base, lim, writes: [...kinds].some((k) => k & 1) });
+      }
+    }
+  }
+
+  private local(type: number): number {
+    this.locals.push(type);
+    return 12 + this.locals.length - 1;
   }
 
   // ------------------------------------------------------------------ small emitters
@@ -125,7 +188,9 @@ class FnEmitter {
     this.c.byte(W.i32_const).s32(v);
   }
   private i64(v: number | bigint): void {
-    this.c.byte(W.i64_const).s64(BigInt(v));
+    // int32-range values: the same signed LEB128, without going through a bigint.
+    if (typeof v === 'number' && (v | 0) === v) this.c.byte(W.i64_const).s32(v);
+    else this.c.byte(W.i64_const).s64(BigInt(v));
   }
   private memop(o: number, offset: number, align = 0): void {
     this.c.byte(o).u32(align).u32(offset);
@@ -168,6 +233,12 @@ class FnEmitter {
     this.op(W.i32_shl);
     this.memop(W.i64_load, STACK_R10 - 8, 3);
     this.set(R10);
+    for (const [o, r] of this.regions) {
+      if (o >= LOAD_ORIGIN) continue;
+      this.get(o);
+      this.set(r.orig);
+      this.setupRegion(r);
+    }
     const plan = this.opts.slowVariant || FORCE_DISPATCH ? undefined : structure(this.f);
     if (plan) this.emitStructured(plan);
     else this.emitDispatcher();
@@ -237,6 +308,7 @@ class FnEmitter {
   private jump(pc: number): void {
     const j = this.f.blockAt.get(pc);
     if (j === undefined) throw new Error(`JIT: jump target ${pc} is not a block`);
+    this.settle(pc);
     if (this.labels) {
       if (j === this.cur + 1 && this.extra === 0) return; // falls through
       this.c.byte(W.br).u32(this.labelDepth(j));
@@ -251,10 +323,92 @@ class FnEmitter {
   }
 
   private block(b: Block): void {
-    for (const seg of b.segments) {
-      this.budget(seg);
-      for (const i of seg.insns) this.insn(i, kindOf(i));
+    const plan = this.plan;
+    if (!plan) {
+      for (const seg of b.segments) {
+        this.budget(seg);
+        for (const i of seg.insns) this.insn(i, kindOf(i));
+      }
+      return;
     }
+    this.pend = plan.pending[b.index]!;
+    const need = plan.need.get(b.index);
+    if (need !== undefined) {
+      // Check point (nothing pending here): not enough budget to reach the next one unchecked -> slow variant.
+      this.get(REM_L);
+      this.i64(need);
+      this.op(W.i64_lt_s);
+      this.open(W.if);
+      this.handOff(b.start, 0);
+      this.end();
+    }
+    for (const i of b.insns) {
+      this.pend++;
+      this.insn(i, kindOf(i));
+    }
+    const last = b.insns[b.insns.length - 1]!;
+    const k = kindOf(last);
+    if (k !== 'ja' && k !== 'cond' && k !== 'exit' && k !== 'falloff' && k !== 'invalid') this.settle(last.pc + last.slots);
+  }
+
+  /** Instructions to subtract on the edge to the block at `pc` (what it does not inherit as pending). */
+  private edgeCount(pc: number): number {
+    const plan = this.plan;
+    if (!plan) return 0;
+    const p = plan.pending[this.f.blockAt.get(pc)!]!;
+    if (p !== 0 && p !== this.pend) throw new Error(`JIT: budget plan: block ${pc} expects ${p} pending, have ${this.pend}`);
+    return this.pend - p;
+  }
+
+  /** Subtract what the edge to `pc` must settle (the compile-time pending count is unchanged). */
+  private settle(pc: number): void {
+    const k = this.edgeCount(pc);
+    if (k > 0) this.subRem(k);
+  }
+
+  private subRem(k: number): void {
+    this.get(REM_L);
+    this.i64(k);
+    this.op(W.i64_sub);
+    this.set(REM_L);
+  }
+
+  /** Settle the pending count now (before calls). */
+  private materialize(): void {
+    if (this.pend > 0 && this.plan) this.subRem(this.pend);
+    this.pend = 0;
+  }
+
+  /** Push the budget left at this point: pending instructions settled, but `back` of them given back (not run). */
+  private remNow(back = 0): void {
+    this.get(REM_L);
+    const k = this.plan ? this.pend - back : -back;
+    if (k !== 0) {
+      this.i64(k);
+      this.op(W.i64_sub);
+    }
+  }
+
+  /**
+   * Continue in the slow variant at the block starting at `pc` and return its result. `back`: instructions of
+   * the current count that have not run (the slow variant counts them again).
+   */
+  private handOff(pc: number, back: number): void {
+    const slow = this.opts.slow!;
+    const idx = slow.cfg.blockAt.get(pc);
+    if (idx === undefined) throw new Error(`JIT: no slow-variant block at ${pc}`);
+    this.i32(REGS);
+    this.i32(idx);
+    this.memop(W.i32_store, RESUME, 2);
+    const live = this.live?.get(pc) ?? 0x3ff;
+    for (let r = 0; r <= 9; r++) {
+      if (live & (1 << r)) this.get(r);
+      else this.i64(0); // dead: never read again, whatever it held
+    }
+    this.remNow(back);
+    this.get(DEPTH);
+    this.call(slow.index);
+    this.op(W.return);
   }
 
   private budget(seg: Segment): void {
@@ -301,7 +455,7 @@ class FnEmitter {
         return this.cond(i);
       case 'exit':
         for (let r = 0; r <= 5; r++) this.get(r);
-        this.get(REM_L);
+        this.remNow();
         this.op(W.return);
         return;
       case 'helper':
@@ -652,6 +806,115 @@ class FnEmitter {
   }
 
   /**
+   * Look up the regions the origins point into (arguments at entry, 8-byte load results after the load, all
+   * again after every call, which may have remapped or moved them): start, linear base and, per access kind, the
+   * bound of the offset from start (0 when the region is not paged in, so every access misses). A region
+   * accessed for writing is marked dirty.
+   */
+  private setupRegions(): void {
+    for (const r of this.regions.values()) this.setupRegion(r);
+  }
+
+  private setupRegion(r: RegionLocals): void {
+    // Written with if/else rather than `select`: V8 computes a select (a pure value) where it is used, inside the
+    // loop, while the locals set in both arms become phis computed once, here.
+    {
+      this.get(r.orig);
+      this.i64(32 - Math.log2(ENTRY));
+      this.op(W.i64_shr_u);
+      this.op(W.i32_wrap_i64);
+      this.i32((TABLE_CAP - 1) * ENTRY);
+      this.op(W.i32_and);
+      this.set(A);
+      if (r.base >= 0) {
+        this.get(A);
+        this.memop(W.i32_load, TABLE + 16, 2);
+        this.set(r.base);
+      }
+      this.get(A);
+      this.memop(W.i64_load, TABLE, 3);
+      this.tee(T0);
+      this.get(r.orig);
+      this.op(W.i64_xor);
+      this.i64(32);
+      this.op(W.i64_shr_u);
+      this.op(W.i64_eqz);
+      if (r.base < 0) {
+        // r1's region: only when it is in the argument window (else accesses take the table path).
+        this.get(A);
+        this.memop(W.i32_load, TABLE + 16, 2);
+        this.i32(ARG_WINDOW);
+        this.op(W.i32_eq);
+        this.op(W.i32_and);
+      }
+      this.open(W.if);
+      // The entry is the argument's segment: start and length (end - start).
+      this.get(r.orig);
+      this.i64(-(2n ** 32n));
+      this.op(W.i64_and);
+      this.set(r.start);
+      for (const write of [false, true]) {
+        if (write) {
+          if (!r.writes) continue;
+          // Write end: the same segment or 0 (not writable): length or 0.
+          this.get(A);
+          this.memop(W.i64_load, TABLE + 8, 3);
+          this.tee(T0);
+          this.op(W.i64_eqz);
+          this.open(W.if, I64);
+          this.i64(0);
+          this.op(W.else);
+          this.get(T0);
+          this.get(r.start);
+          this.op(W.i64_sub);
+          this.end();
+          this.tee(T1);
+          this.op(W.i64_eqz);
+          this.op(W.i32_eqz);
+          this.open(W.if);
+          this.get(A);
+          this.i32(1);
+          this.memop(W.i32_store, TABLE + DIRTY, 2);
+          this.end();
+        } else {
+          this.get(T0);
+          this.get(r.start);
+          this.op(W.i64_sub);
+          this.set(T1);
+        }
+        for (const [k, l] of r.lim) {
+          if ((k & 1) !== (write ? 1 : 0)) continue;
+          const size = k >> 1;
+          // Offsets from start below length - size + 1 hit (none when the region is shorter than the access).
+          if (size === 1) this.get(T1);
+          else {
+            this.get(T1);
+            this.i64(size);
+            this.op(W.i64_lt_u);
+            this.open(W.if, I64);
+            this.i64(0);
+            this.op(W.else);
+            this.get(T1);
+            this.i64(size - 1);
+            this.op(W.i64_sub);
+            this.end();
+          }
+          this.set(l);
+        }
+      }
+      this.op(W.else);
+      // Not paged in (or another segment shares the entry): every access misses.
+      this.i64(0);
+      this.set(r.start);
+      for (const l of r.lim.values()) {
+        this.i64(0);
+        this.set(l);
+      }
+      this.end();
+    }
+  }
+
+  /**
    * Push the linear address of a checked access of `size` bytes at `reg(base) + off`. Stack accesses with a
    * constant in-frame offset use `sp` directly (returns the memarg offset to use); others return 0.
    */
@@ -660,6 +923,43 @@ class FnEmitter {
       this.get(SP);
       return 512 + off;
     }
+    const origin = this.regionSite?.get(pc);
+    if (origin !== undefined) {
+      // Through a register derived from an origin: check against the origin's region.
+      const r = this.regions.get(origin)!;
+      this.open(W.block, I32);
+      this.open(W.block);
+      this.get(reg(base));
+      if (off !== 0) {
+        this.i64(off);
+        this.op(W.i64_add);
+      }
+      this.tee(T0);
+      this.get(r.start);
+      this.op(W.i64_sub);
+      this.get(r.lim.get(size * 2 + (write ? 1 : 0))!);
+      this.op(W.i64_ge_u);
+      this.c.byte(W.br_if).u32(0);
+      // Linear address: base + offset in the region (the low half of the address: start's is 0).
+      this.get(T0);
+      this.op(W.i32_wrap_i64);
+      if (r.base < 0) this.i32(ARG_WINDOW);
+      else this.get(r.base);
+      this.op(W.i32_add);
+      this.c.byte(W.br).u32(1);
+      this.end();
+      // Outside it: the slow variant decides (a region not paged in misses the table too; a pointer moved to
+      // another region is rare). A fallback to the table here would cost the loop registers.
+      this.handOff(pc, 1);
+      this.end();
+      return 0;
+    }
+    this.tableAddr(base, off, size, write, pc);
+    return 0;
+  }
+
+  /** Push the linear address of an access checked against the segment table (or leave for the slow path). */
+  private tableAddr(base: number, off: number, size: number, write: boolean, pc: number): void {
     // Miss when (addr + size - 1) >=u end, with end = (seg << 32) + length of the entry at (seg & (TABLE_CAP - 1)); an
     // absent entry has end 0, so everything misses (layout.ts explains why no other check is needed).
     this.open(W.block, I32);
@@ -685,6 +985,12 @@ class FnEmitter {
     this.memop(W.i64_load, TABLE + (write ? 8 : 0), 3);
     this.op(W.i64_ge_u);
     this.c.byte(W.br_if).u32(0);
+    if (write) {
+      // Mark the paged-in copy dirty (written back when control returns to JavaScript).
+      this.get(A);
+      this.i32(1);
+      this.memop(W.i32_store, TABLE + DIRTY, 2);
+    }
     this.get(A);
     this.memop(W.i32_load, TABLE + 16, 2);
     this.get(T0);
@@ -692,20 +998,9 @@ class FnEmitter {
     this.op(W.i32_add);
     this.c.byte(W.br).u32(1);
     this.end();
-    const slow = this.opts.slow;
-    if (slow) {
-      // Continue in the slow variant at this access (its segment is already charged: give 1 back for the
-      // slow variant's one-instruction segment starting here).
-      this.i32(REGS);
-      this.i32(slow.cfg.blockAt.get(pc)!);
-      this.memop(W.i32_store, RESUME, 2);
-      for (let r = 0; r <= 9; r++) this.get(r);
-      this.get(REM_L);
-      this.i64(1);
-      this.op(W.i64_add);
-      this.get(DEPTH);
-      this.call(slow.index);
-      this.op(W.return);
+    if (this.opts.slow) {
+      // Continue in the slow variant at this access, which counts it again: give it back.
+      this.handOff(pc, 1);
     } else {
       this.get(T0);
       this.i64(32);
@@ -719,7 +1014,6 @@ class FnEmitter {
       this.call(IMP.miss);
     }
     this.end();
-    return 0;
   }
 
   private load(i: JInsn): void {
@@ -736,6 +1030,13 @@ class FnEmitter {
       : W.i64_load8_s;
     this.memop(wop, o);
     this.set(reg(i.dst));
+    const r = this.regions.get(LOAD_ORIGIN + i.pc);
+    if (r) {
+      // A pointer later accesses go through: look its region up now.
+      this.get(reg(i.dst));
+      this.set(r.orig);
+      this.setupRegion(r);
+    }
   }
 
   private store(i: JInsn): void {
@@ -804,6 +1105,10 @@ class FnEmitter {
       this.op(W.i32_add);
     }
     this.i32(size);
+    // The budget left, for the instruction count of a run the load aborts.
+    this.i32(REGS);
+    this.remNow();
+    this.memop(W.i64_store, REM, 3);
     this.call(IMP.ldabs);
     this.i32(REGS);
     this.memop(W.i64_load, 0, 3);
@@ -832,15 +1137,18 @@ class FnEmitter {
     }
     const target = jumpTarget(i);
     const t = this.f.blockAt.get(target)!;
-    if (this.labels) {
+    const taken = this.edgeCount(target);
+    if (this.labels && taken === 0) {
       this.c.byte(W.br_if).u32(this.labelDepth(t));
-    } else if (t > this.cur) {
+    } else if (!this.labels && t > this.cur && taken === 0) {
       this.c.byte(W.br_if).u32(t - this.cur - 1 + this.extra);
     } else {
+      // The taken edge settles pending instructions (or is a dispatcher back edge): branch from inside an `if`.
       this.open(W.if);
       this.jump(target);
       this.end();
     }
+    this.settle(i.pc + 1);
   }
 
   private spill(): void {
@@ -866,6 +1174,7 @@ class FnEmitter {
 
   /** Helper call or callx: registers through the spill area; status 1 = a tail call is pending. */
   private outCall(i: JInsn, imp: number): void {
+    this.materialize();
     this.spill();
     this.i32(i.pc);
     this.get(DEPTH);
@@ -879,9 +1188,11 @@ class FnEmitter {
     this.get(REM_L);
     this.op(W.return);
     this.end();
+    this.setupRegions();
   }
 
   private localCall(i: JInsn): void {
+    this.materialize();
     this.get(DEPTH);
     this.i32(8);
     this.op(W.i32_ge_u);
@@ -896,6 +1207,7 @@ class FnEmitter {
     this.call(this.funcIndex(i.pc + 1 + i.imm));
     this.set(REM_L);
     for (let r = 5; r >= 0; r--) this.set(r);
+    this.setupRegions();
   }
 }
 

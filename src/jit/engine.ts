@@ -136,6 +136,10 @@ export class JitProgram {
   readonly insns: (JInsn | undefined)[];
   private entries: number[];
   private exportsOf: Record<string, Entry> = {};
+  /** The entry trampoline of pc 0 (the run entry) of the current instance. */
+  private main!: Entry;
+  /** Instructions executed by the last `runMain`. */
+  lastInsns = 0;
   stats!: CompileStats;
   /** The module bytes of the current instance. */
   wasm!: Uint8Array;
@@ -181,6 +185,7 @@ export class JitProgram {
     const inst = new WebAssembly.Instance(module, { env: imports as WebAssembly.ModuleImports });
     const t3 = performance.now();
     this.exportsOf = inst.exports as unknown as Record<string, Entry>;
+    this.main = this.exportsOf.e0!;
     this.wasm = bytes;
     this.stats = { wasmBytes: bytes.length, functions: this.entries.length, translateMs: t1 - t0, compileMs: t2 - t1, instantiateMs: t3 - t2 };
   }
@@ -305,36 +310,54 @@ export class JitProgram {
    * Run from pc 0 at frame depth 1 with r1..r5; the caller (JitEngine) has set the stack table. Returns r0.
    * @internal
    */
-  runMain(run: RunCtx, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): { r0: bigint; insns: number } {
+  runMain(run: RunCtx, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
     const jm = this.jm;
     const ctx = this.ctx;
+    const i32 = jm.i32;
     const u64 = jm.u64;
-    u64.fill(0n, REGS >> 3, (REGS >> 3) + 10);
-    u64[1] = r1;
-    u64[2] = r2;
-    u64[3] = r3;
-    u64[4] = r4;
-    u64[5] = r5;
+    const R = REGS >> 2;
+    // r0 and r6..r9 start at 0; r1..r5 are the arguments.
+    i32[R] = i32[R + 1] = 0;
+    for (let k = R + 12; k < R + 20; k++) i32[k] = 0;
+    u64[(REGS >> 3) + 1] = r1;
+    u64[(REGS >> 3) + 2] = r2;
+    u64[(REGS >> 3) + 3] = r3;
+    u64[(REGS >> 3) + 4] = r4;
+    u64[(REGS >> 3) + 5] = r5;
+    // Budget as two int32 halves (no BigInt on the way in or out).
     const budget = Math.floor(Math.min(run.limit, 2 ** 62));
-    jm.i64[REM >> 3] = BigInt(budget);
-    const saved = { prog: ctx.prog, run: ctx.run, pc: ctx.pc, depth: ctx.depth };
+    i32[REM >> 2] = budget % 2 ** 32 | 0;
+    i32[(REM >> 2) + 1] = Math.floor(budget / 2 ** 32);
+    const sProg = ctx.prog;
+    const sRun = ctx.run;
+    const sPc = ctx.pc;
+    const sDepth = ctx.depth;
     ctx.run = run;
     ctx.prog = this;
     jm.invalidate();
-    for (let r = 1; r <= 5; r++) jm.prefetch(jm.i32[(REGS >> 2) + 2 * r + 1]!);
-    const main = this.entry(0);
-    let r0: bigint;
+    for (let r = 1; r <= 5; r++) {
+      const seg = i32[R + 2 * r + 1]!;
+      if (seg !== 0) jm.prefetch(seg, r === 1);
+    }
+    // The context's packet pointers (data, data_end) are usually read at once: page their regions in too.
+    const ctxSeg = i32[R + 3]!;
+    if (ctxSeg !== 0) jm.prefetchPointees(ctxSeg);
+    let r0 = 0n;
     try {
-      main(1);
+      this.main(1);
       r0 = jm.u64[REGS >> 3]!;
     } catch (e) {
       if (!(e instanceof LegacyAbort)) throw e;
-      r0 = 0n;
     } finally {
       jm.flush();
-      Object.assign(ctx, saved);
+      ctx.prog = sProg;
+      ctx.run = sRun;
+      ctx.pc = sPc;
+      ctx.depth = sDepth;
+      const j = jm.i32;
+      this.lastInsns = budget - (j[(REM >> 2) + 1]! * 2 ** 32 + (j[REM >> 2]! >>> 0));
     }
-    return { r0, insns: budget - Number(jm.i64[REM >> 3]!) };
+    return r0;
   }
 }
 
@@ -361,19 +384,24 @@ export class JitEngine {
     if (this.running) throw new VmError(-1, 'reentrant', `run() called while ${this.vm.name ?? 'the program'} is already running`);
     const jm = this.jm;
     let saved: Uint8Array | undefined;
+    const savedOwner = jm.stackOwner;
     if (jm.active > 0) saved = jm.u8.slice(0, FIXED_BYTES);
-    for (let d = 0; d < this.r10.length; d++) {
-      jm.u64[(STACK_R10 >> 3) + d] = this.r10[d]!;
-      jm.i32[(STACK_LIN >> 2) + d] = this.lin[d]!;
+    if (savedOwner !== this) {
+      // The stack table of this Vm's frames (kept from run to run while no other Vm runs in this memory).
+      for (let d = 0; d < this.r10.length; d++) {
+        jm.u64[(STACK_R10 >> 3) + d] = this.r10[d]!;
+        jm.i32[(STACK_LIN >> 2) + d] = this.lin[d]!;
+      }
+      jm.stackOwner = this;
     }
     const run: RunCtx = { env: this.vm.env, limit: this.vm.maxInsns, tailCalls: 0, pendingTail: undefined };
     this.running = true;
     jm.active++;
     let insns = 0;
     try {
-      const res = this.program.runMain(run, r1, r2, r3, r4, r5);
-      insns = res.insns;
-      return res.r0;
+      const r0 = this.program.runMain(run, r1, r2, r3, r4, r5);
+      insns = this.program.lastInsns;
+      return r0;
     } catch (e) {
       if (e instanceof VmError && e.kind === 'budget') insns = run.limit;
       throw e;
@@ -381,7 +409,10 @@ export class JitEngine {
       jm.active--;
       this.running = false;
       this.lastRun = { insns, tailCalls: run.tailCalls };
-      if (saved) jm.u8.set(saved, 0);
+      if (saved) {
+        jm.u8.set(saved, 0);
+        jm.stackOwner = savedOwner;
+      }
     }
   }
 }

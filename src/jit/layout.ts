@@ -1,8 +1,8 @@
 /**
  * Layout of the JIT's WebAssembly linear memory (one memory per `VmMemory`, shared by every JIT program of it):
  * the register spill area used at calls out to JavaScript, the per-frame stack table of the current run, the
- * segment table the generated code checks every access against, then the stacks and the paging area where
- * regions are copied in on first access.
+ * segment table the generated code checks accesses against, the argument window (the run's r1 region), then the
+ * stacks and the paging area where regions are copied in on first access.
  */
 
 /** r0..r9 as i64 (spilled at helper calls, callx, tail calls; the entry trampolines load and store them). */
@@ -21,7 +21,7 @@ export const STACK_LIN = 320;
 export const FIXED_BYTES = 352;
 /**
  * Segment table, indexed by `segment & (TABLE_CAP - 1)`, 32 bytes per entry: read end (i64), write end (i64), linear
- * base (i32). An end is `(segment << 32) + length` (the first address past the region) when the region is paged
+ * base (i32), dirty flag (byte at DIRTY: set by generated code when it may have written the paged-in copy). An end is `(segment << 32) + length` (the first address past the region) when the region is paged
  * in (write end: and dirty), 0 otherwise. An access of `size` bytes at `addr` hits iff `addr + size - 1 <u end`:
  * 0 makes everything miss; an address of a higher segment with the same index is above the end; only segments
  * below TABLE_CAP - 1 are entered, so no lower segment shares an index, and the last index (where
@@ -32,8 +32,17 @@ export const TABLE = 4096;
 export const TABLE_CAP = 8192;
 /** Bytes per table entry. */
 export const ENTRY = 32;
-/** First byte after the table: stacks, then the paging area. */
+/** Offset of the dirty flag in a table entry. */
+export const DIRTY = 20;
+/** First byte after the table: the argument window, stacks, then the paging area. */
 export const HEAP = TABLE + TABLE_CAP * ENTRY;
+/**
+ * Fixed place of the region a run's r1 points into (context or packet, when at most ARG_WINDOW_SIZE bytes):
+ * generated code reaches it at a constant linear address, with no base register (codegen.ts).
+ */
+export const ARG_WINDOW = HEAP;
+/** Bytes of the argument window (= the largest region paged in ahead of a run). */
+export const ARG_WINDOW_SIZE = 16384;
 /** Initial memory size in 64 KiB pages. */
 export const INITIAL_PAGES = Math.ceil((HEAP + 128 * 1024) / 65536);
 /** Largest memory the JIT grows to (bytes); beyond, accesses go through the bounce buffer. */

@@ -4,8 +4,9 @@
  * calls the function and stores r0..r5 and the budget back (JavaScript never passes or receives i64 values).
  */
 import { buildFunction, isMemory, kindOf, type FuncCfg, type JInsn } from './cfg.js';
+import { planBudget } from './budget.js';
 import { stackOnly } from './codegen.js';
-import { emitFunction, FUNC_LOCALS, IMPORT_COUNT } from './codegen.js';
+import { emitFunction, IMPORT_COUNT } from './codegen.js';
 import { REGS, REM, INITIAL_PAGES } from './layout.js';
 import { Bytes, encodeModule, I32, I64, W, type FuncBody, type FuncType } from './wasm.js';
 
@@ -41,14 +42,15 @@ export function buildModule(insns: (JInsn | undefined)[], entries: readonly numb
   const slowBase = IMPORT_COUNT + entries.length;
   for (const pc of entries) {
     const cfg = buildFunction(insns, pc);
-    const needsSlow = cfg.blocks.some((b) => b.insns.some((i) => isMemory(kindOf(i)) && !stackOnly(i)));
+    const budget = planBudget(cfg);
+    const needsSlow = budget !== undefined || cfg.blocks.some((b) => b.insns.some((i) => isMemory(kindOf(i)) && !stackOnly(i)));
     let slowOpt: { cfg: FuncCfg; index: number } | undefined;
     if (needsSlow) {
       const scfg = buildFunction(insns, pc, true);
       slowOpt = { cfg: scfg, index: slowBase + slow.length };
-      slow.push({ type: T_FUNC, locals: FUNC_LOCALS, code: emitFunction(scfg, { funcIndex, slowVariant: true }) });
+      slow.push({ type: T_FUNC, ...emitFunction(scfg, { funcIndex, slowVariant: true }) });
     }
-    fast.push({ type: T_FUNC, locals: FUNC_LOCALS, code: emitFunction(cfg, { funcIndex, slow: slowOpt }) });
+    fast.push({ type: T_FUNC, ...emitFunction(cfg, { funcIndex, slow: slowOpt, budget }) });
   }
   const funcs = [...fast, ...slow];
   const exports: { name: string; func: number }[] = [];

@@ -38,6 +38,7 @@ export const W = {
   i64_load32_s: 0x34,
   i64_load32_u: 0x35,
   i32_store: 0x36,
+  i32_store8: 0x3a,
   i64_store: 0x37,
   i64_store8: 0x3c,
   i64_store16: 0x3d,
