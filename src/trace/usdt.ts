@@ -7,15 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { KernelError } from '../errors.js';
 import { parseUsdtArgs, type UsdtArch, type UsdtArg } from '../elf/usdt-args.js';
 import { readUsdtNotes } from '../elf/usdt-notes.js';
 import type { KernelProgram } from '../kernel/load/program.js';
-import { PerfAttrFlag } from '../kernel/sys/attr.js';
-import { perfEventOpen } from '../kernel/sys/perf.js';
-import { attachPerfEventFd, type PerfEventLink } from '../kernel/link/perf-event.js';
-import { pmuType } from '../kernel/link/tracefs.js';
-import { refCtrOffsetShift, resolveUsdtBinary } from '../kernel/link/usdt.js';
+import type { PerfEventLink } from '../kernel/link/perf-event.js';
+import { attachUprobeAt } from '../kernel/link/uprobe.js';
+import { resolveUsdtBinary } from '../kernel/link/usdt.js';
 
 /** One call site: where the uprobe goes and the semaphore's file offset (0: none). */
 export interface UsdtSiteRef {
@@ -87,24 +84,11 @@ export function expandUsdt(bin: string, provider: string | undefined, name: stri
 
 /** Attach `prog` to every site of `p` (only in `pid` when given). Throws KernelError; nothing stays attached then. */
 export function attachUsdtPoint(prog: KernelProgram, p: UsdtPoint, pid?: number): PerfEventLink[] {
-  const type = pmuType('uprobe');
-  if (type === undefined) throw new KernelError('perf_event_open', 2, 'ENOENT', { hint: 'this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS off)' });
-  const shift = p.sites.some((s) => s.semaphoreOffset) ? refCtrOffsetShift() : 0;
-  if (shift === undefined) throw new KernelError('usdt', 95, 'EOPNOTSUPP', { detail: p.name, hint: 'the probe has a semaphore but this kernel cannot count uprobe reference counters (no ref_ctr_offset in the uprobe PMU)' });
   const links: PerfEventLink[] = [];
   try {
     for (const s of p.sites) {
-      const fd = perfEventOpen({
-        type,
-        config: BigInt(s.semaphoreOffset) << BigInt(shift),
-        config1: p.path,
-        config2: s.fileOffset,
-        samplePeriod: 1,
-        flags: PerfAttrFlag.disabled,
-        pid: pid ?? -1,
-        cpu: pid !== undefined ? -1 : 0,
-      });
-      links.push(attachPerfEventFd(prog, fd, 'usdt', `${p.path}:${p.provider}:${p.probe}+0x${s.fileOffset.toString(16)}`));
+      const target = `${p.path}:${p.provider}:${p.probe}+0x${s.fileOffset.toString(16)}`;
+      links.push(attachUprobeAt(prog, { path: p.path, offset: s.fileOffset, refCtrOffset: s.semaphoreOffset, pid, kind: 'usdt', target }));
     }
   } catch (e) {
     for (const l of links) void l.closeAsync();

@@ -32,3 +32,13 @@ export function retprobeBit(pmu: string): number {
     return 0;
   }
 }
+
+/** The first config bit of the uprobe PMU's `ref_ctr_offset` format (`config:32-63` → 32), or undefined without it. */
+export function refCtrOffsetShift(): number | undefined {
+  try {
+    const m = /config:(\d+)-\d+/.exec(readFileSync('/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

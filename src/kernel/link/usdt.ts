@@ -26,12 +26,10 @@ import { uprobeMulti } from '../features/probe.js';
 import { progInfo } from '../info/info.js';
 import type { KernelProgram } from '../load/program.js';
 import { KernelMap } from '../maps/map.js';
-import { PerfAttrFlag } from '../sys/attr.js';
-import { perfEventOpen } from '../sys/perf.js';
 import { resolveLibrary } from './libpath.js';
 import type { Link } from './link.js';
-import { attachPerfEventFd, type PerfEventLink } from './perf-event.js';
-import { pmuType } from './tracefs.js';
+import type { PerfEventLink } from './perf-event.js';
+import { attachUprobeAt } from './uprobe.js';
 import { createUprobeMultiLink, type UprobeMultiLink } from './uprobe-multi.js';
 import { encodeUsdtSpec, usdtSpecLayout, type UsdtSpecLayout } from './usdt-spec.js';
 
@@ -150,16 +148,6 @@ function hostArch(): UsdtArch | undefined {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
 }
 
-/** The `config` bit where the uprobe PMU takes `ref_ctr_offset`, or undefined when the kernel has none. */
-export function refCtrOffsetShift(): number | undefined {
-  try {
-    const m = /config:(\d+)-\d+/.exec(readFileSync('/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The program's `__bpf_usdt_specs` map (opened by id), or undefined when the program uses none. */
 function findSpecsMap(prog: KernelProgram): KernelMap | undefined {
   const want = USDT_SPECS_MAP.slice(0, 15);
@@ -187,8 +175,6 @@ function findSpecsMap(prog: KernelProgram): KernelMap | undefined {
  */
 export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
   const multi = prog.expectedAttachType === AttachType.TRACE_UPROBE_MULTI && uprobeMulti().ok;
-  const type = pmuType('uprobe');
-  if (type === undefined && !multi) throw new KernelError('perf_event_open', 2, 'ENOENT', { hint: 'this kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS off)' });
   const path = resolveUsdtBinary(o.binary);
   const what = `${path}:${o.provider}:${o.name}`;
   const found = readUsdtNotes(readFileSync(path), { provider: o.provider, name: o.name });
@@ -197,8 +183,6 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
   if (!found.arch || found.arch !== host) {
     throw new KernelError('usdt', 95, 'EOPNOTSUPP', { detail: what, hint: `${path} is for ELF machine ${found.machine}, not this ${process.arch} host` });
   }
-  const shift = found.notes.some((n) => n.semaphoreOffset) && !multi ? refCtrOffsetShift() : 0;
-  if (shift === undefined) throw new KernelError('usdt', 95, 'EOPNOTSUPP', { detail: what, hint: 'the probe has a semaphore but this kernel cannot count uprobe reference counters (no ref_ctr_offset in the uprobe PMU)' });
   const pid = o.pid === 0 ? process.pid : o.pid !== undefined && o.pid > 0 ? o.pid : -1;
 
   const ownMap = o.specsMap ? undefined : findSpecsMap(prog);
@@ -235,18 +219,15 @@ export function attachUsdt(prog: KernelProgram, o: UsdtOptions): UsdtLink {
         pending.push({ note, args, specId });
         continue;
       }
-      const config = BigInt(note.semaphoreOffset) << BigInt(shift); // retprobe bit (config:0) clear
-      const fd = perfEventOpen({
-        type: type!,
-        config,
-        config1: path,
-        config2: note.fileOffset,
-        samplePeriod: 1,
-        flags: PerfAttrFlag.disabled,
+      const link = attachUprobeAt(prog, {
+        path,
+        offset: note.fileOffset,
+        refCtrOffset: note.semaphoreOffset,
         pid,
-        cpu: pid >= 0 ? -1 : 0,
+        cookie: BigInt(specId),
+        kind: 'usdt',
+        target: `${what}+0x${note.fileOffset.toString(16)}`,
       });
-      const link = attachPerfEventFd(prog, fd, 'usdt', `${what}+0x${note.fileOffset.toString(16)}`, { cookie: BigInt(specId) });
       sites.push({ note, args, specId, link });
     }
     if (multi) {
