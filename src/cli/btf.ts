@@ -26,9 +26,15 @@ function loadBtfFile(path: string, base?: Btf): Btf {
   return Btf.parse(bytes, { base, name: path, section: path });
 }
 
-/** Register the `btf` command (`btf dump`). */
+/** Register the `btf` command (`btf dump`, `btf list`). */
 export function register(program: Command): void {
   const btf = program.command('btf').description('inspect BTF (kernel, module or object file)');
+  btf
+    .command('list')
+    .description('list the BTF objects loaded in the kernel (vmlinux, modules, programs, maps) by id')
+    .option('--json', 'JSON output')
+    // Imported on use: the kernel info modules stay out of `btf dump`'s start.
+    .action(async (opts: { json?: boolean }) => (await import('./btf-list.js')).btfList(opts));
   btf
     .command('dump')
     .description('dump BTF as C (a vmlinux.h clang accepts) or in bpftool raw format')

@@ -1,6 +1,7 @@
 /**
- * `bpfkit prog list|show|load|run` in bpftool's spirit: list loaded programs, show one, load an object's
- * programs (pinning them), and run one with BPF_PROG_TEST_RUN (printing what bpftool prints).
+ * `bpfkit prog list|show|load|run|dump|pin|detach` in bpftool's spirit: list loaded programs, show one, load an
+ * object's programs (pinning them), run one with BPF_PROG_TEST_RUN (printing what bpftool prints), dump its
+ * xlated instructions (prog-dump.ts), pin it, detach it from an attach-type hook (BPF_PROG_DETACH).
  * Also the small table / JSON output helpers the other kernel commands share.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { KernelProgram } from '../kernel/load/program.js';
 import { objectIds, tryOpenById } from '../kernel/info/ids.js';
 import { progInfo, type ProgInfo } from '../kernel/info/info.js';
 import { inFile } from './files.js';
+import { registerDump } from './prog-dump.js';
+import { registerDetach } from './prog-detach.js';
 
 /** Print rows as an aligned table (header first). */
 export function printTable(header: string[], rows: (string | number | bigint)[][]): void {
@@ -49,6 +52,17 @@ export function readObject(file: string): ObjectSpec {
   return obj.spec;
 }
 
+/** A program's name by id ('' when it is gone or nameless). */
+export function progNameById(id: number): string {
+  const fd = tryOpenById('prog', id);
+  if (!fd) return '';
+  try {
+    return progInfo(fd.fd).name;
+  } finally {
+    fd.close();
+  }
+}
+
 function progRow(i: ProgInfo): (string | number | bigint)[] {
   return [i.id, i.typeName, i.name || '-', i.tag, i.xlatedLen, i.jitedLen, i.mapIds.join(',') || '-', i.runCount];
 }
@@ -56,7 +70,7 @@ const HEADER = ['ID', 'TYPE', 'NAME', 'TAG', 'XLATED', 'JITED', 'MAPS', 'RUN_CNT
 
 /** Register `prog`. */
 export function register(program: Command): void {
-  const prog = program.command('prog').description('loaded kernel programs: list, show, load, run');
+  const prog = program.command('prog').description('loaded kernel programs: list, show, load, run, dump, pin, detach');
 
   prog
     .command('list')
@@ -149,4 +163,22 @@ export function register(program: Command): void {
         p.close();
       }
     });
+
+  registerDump(prog);
+
+  prog
+    .command('pin')
+    .description('pin a program in bpffs (it then outlives its loader)')
+    .argument('<prog>', 'program id or pinned path')
+    .argument('<path>', 'new pin path (under /sys/fs/bpf)')
+    .action((ref: string, path: string) => {
+      const p = openProgram(ref);
+      try {
+        p.pin(path);
+      } finally {
+        p.close();
+      }
+    });
+
+  registerDetach(prog);
 }

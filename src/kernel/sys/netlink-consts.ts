@@ -1,6 +1,7 @@
 /**
  * rtnetlink / traffic-control constants bpfkit's netlink client needs, by their UAPI names, from
- * <linux/netlink.h>, <linux/rtnetlink.h>, <linux/pkt_sched.h>, <linux/pkt_cls.h>, <linux/if_ether.h> and
+ * <linux/netlink.h>, <linux/rtnetlink.h> (and the <linux/if_link.h> it includes), <linux/pkt_sched.h>,
+ * <linux/pkt_cls.h>, <linux/if_ether.h> and
  * <sys/socket.h>. One table, checked against the headers with gcc by test/kernel/tc-classic.test.ts.
  */
 
@@ -37,6 +38,22 @@ export const NL = {
   NLMSGERR_ATTR_OFFS: 2,
   NLA_F_NESTED: 1 << 15,
   NLA_F_NET_BYTEORDER: 1 << 14,
+
+  RTM_NEWLINK: 16,
+  RTM_GETLINK: 18,
+  IFLA_IFNAME: 3,
+  IFLA_LINKINFO: 18,
+  IFLA_INFO_KIND: 1,
+  IFLA_XDP: 43,
+  IFLA_XDP_ATTACHED: 2,
+  IFLA_XDP_PROG_ID: 4,
+  IFLA_XDP_DRV_PROG_ID: 5,
+  IFLA_XDP_SKB_PROG_ID: 6,
+  IFLA_XDP_HW_PROG_ID: 7,
+  XDP_ATTACHED_DRV: 1,
+  XDP_ATTACHED_SKB: 2,
+  XDP_ATTACHED_HW: 3,
+  XDP_ATTACHED_MULTI: 4,
 
   RTM_NEWQDISC: 36,
   RTM_DELQDISC: 37,
