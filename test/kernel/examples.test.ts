@@ -31,6 +31,8 @@ import { tryOpenById } from '../../src/kernel/info/ids.js';
 import { kprobes, uprobes, cgroup2Root } from '../../src/kernel/features/probe.js';
 import { socket, bindInet, recvNonBlocking, closeFd, getpid, AF_INET, SOCK_DGRAM } from '../../src/kernel/sys/net.js';
 import { usdtTarget } from './usdt-fixture.js';
+import { dissectPacket, FlowDissectorVerdict } from '../../src/kernel/link/flow-dissector.js';
+import { recvText, removeCgroup, runClient, sendAll, sockClient, startClient, tcpPair, type TcpPair } from './sock-fixture.js';
 import { hasTool, makeCgroup, makeVethNetns, readU64, run, startHelper, testHelper, u32, u64, waitFor, type VethNetns } from './fixtures.js';
 
 const EXAMPLES = new URL('../../../examples/build/', import.meta.url).pathname;
@@ -656,6 +658,160 @@ const CASES: Record<string, Case> = {
       runHelper(bin, ['udp', '127.0.0.1', String(sock.port), '1', '10']);
       assert.equal((await received(sock.fd, 1)).length, 1);
       assert.equal(readU64(hash.lookup(u32(0))), 121n);
+    },
+  },
+
+  cgroup_sock_addr: {
+    programs: {
+      connect4_redirect: 'cgroup/connect4 on a fresh cgroup: a child\'s connect to 127.0.0.1:A reaches the listener on B',
+      connect6_redirect: 'cgroup/connect6, the same on [::1] (skipped without ::1)',
+      bind4_deny: 'cgroup/bind4: the child\'s bind of the refused port fails with EPERM',
+      sendmsg4_redirect: 'cgroup/sendmsg4: the child\'s datagram to U1 arrives on U2',
+      sysctl_deny: 'cgroup/sysctl: the child\'s read of kernel/domainname fails with EPERM',
+    },
+    async run(t) {
+      const cl = sockClient();
+      if ('skip' in cl) return void t.skip(cl.skip);
+      if (!cgroup2Root()) return void t.skip('no cgroup v2 mount');
+      const { createServer } = await import('node:net');
+      const listen = async (label: string, host: string, port = 0) => {
+        const srv = createServer((s) => {
+          let got = '';
+          s.on('data', (d) => (got += d.toString()));
+          s.on('end', () => s.end(`${label}:${got}`));
+          s.on('error', () => {});
+        });
+        await new Promise<void>((res, rej) => (srv.once('error', rej), srv.listen({ host, port, ipv6Only: host.includes(':') }, res)));
+        cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+        return (srv.address() as { port: number }).port;
+      };
+      const a = await listen('A', '127.0.0.1');
+      const b = await listen('B', '127.0.0.1');
+      let v6 = true;
+      try {
+        await listen('A6', '::1', a);
+        await listen('B6', '::1', b);
+      } catch {
+        v6 = false;
+      }
+      const denied = udpSocket('127.0.0.1').port; // a UDP port number: free for TCP binds too, very likely
+      const u1 = udpSocket('127.0.0.1');
+      const u2 = udpSocket('127.0.0.1');
+      const c = load(t, 'cgroup_sock_addr', { globals: { connect_from_port: a, connect_to_port: b, bind_denied_port: denied, udp_from_port: u1.port, udp_to_port: u2.port } });
+      if (!c) return;
+      const cg = makeCgroup('exsa');
+      if (!cg) return void t.skip('no cgroup v2 mount');
+      try {
+        const inCg = { cgroup: cg.path };
+        const names = Object.keys(CASES.cgroup_sock_addr!.programs);
+        const links = names.map((n) => attachBySection(c.program(n), inCg));
+        assert.ok(links.every((l) => l.kind === 'cgroup'));
+        assert.equal((await runClient(cl.path, ['connect', '127.0.0.1', String(a), 'hi'], inCg)).value, 'B:hi');
+        if (v6) assert.equal((await runClient(cl.path, ['connect', '::1', String(a), 'hi6'], inCg)).value, 'B6:hi6');
+        else t.diagnostic('connect6 not exercised: cannot listen on ::1');
+        assert.deepEqual(await runClient(cl.path, ['bind', '127.0.0.1', String(denied)], inCg), { call: 'bind', errno: 1, stdout: 'ready\nerr bind 1\n' });
+        assert.equal((await runClient(cl.path, ['udp', '127.0.0.1', String(u1.port), 'dg'], inCg)).value, 'sent');
+        assert.deepEqual((await received(u2.fd, 1)).map(String), ['dg']);
+        assert.equal((await received(u1.fd, 0)).length, 0);
+        assert.deepEqual(await runClient(cl.path, ['sysctl', '/proc/sys/kernel/domainname'], inCg), { call: 'read', errno: 1, stdout: 'ready\nerr read 1\n' });
+        const stats = () => [0, 1, 2, 3, 4].map((k) => readU64(c.map('hook_stats').lookup(u32(k))));
+        assert.deepEqual(stats(), [1n, 1n, 1n, 1n, v6 ? 1n : 0n]);
+        await detach(links);
+        assert.equal((await runClient(cl.path, ['connect', '127.0.0.1', String(a), 'hi'], inCg)).value, 'A:hi');
+        assert.equal((await runClient(cl.path, ['sysctl', '/proc/sys/kernel/domainname'], inCg)).value, readFileSync('/proc/sys/kernel/domainname', 'utf8').trim());
+        assert.deepEqual(stats(), [1n, 1n, 1n, 1n, v6 ? 1n : 0n]);
+      } finally {
+        await removeCgroup(cg.path);
+      }
+    },
+  },
+
+  sockmap_redir: {
+    programs: {
+      count_established: 'sockops on a fresh cgroup: a child\'s TCP connect counted exactly',
+      msg_verdict: 'sk_msg on msg_map (sockmap link): counts sends, redirects into another connection',
+      echo_parser: 'sk_skb/stream_parser on echo_map',
+      echo_verdict: 'sk_skb/stream_verdict on echo_map: bounces what the server socket receives back to the client',
+    },
+    async run(t) {
+      const cl = sockClient();
+      if ('skip' in cl) return void t.skip(cl.skip);
+      const c = load(t, 'sockmap_redir');
+      if (!c) return;
+      const stat = (k: number) => readU64(c.map('sock_stats').lookup(u32(k)));
+      const until = async (fd: number, n: number) => {
+        let got = '';
+        await waitFor(() => ((got += recvText(fd)), got.length >= n));
+        return got;
+      };
+      await t.test('count_established: sockops counts a child\'s connection', async (st) => {
+        const cg = makeCgroup('exso');
+        if (!cg) return void st.skip('no cgroup v2 mount');
+        try {
+          const links = [attachBySection(c.program('count_established'), { cgroup: cg.path })];
+          const srv = await startClient(cl.path, ['serve', '127.0.0.1', '0']);
+          cleanups.push(() => srv.kill());
+          const port = (await srv.waitOutput(/^port (\d+)$/m))[1]!;
+          assert.equal((await runClient(cl.path, ['connect', '127.0.0.1', port, 'q'], { cgroup: cg.path })).value, 'served:q');
+          await srv.done();
+          // TCP_CONNECT and ACTIVE_ESTABLISHED for the child's socket; the listener is outside the cgroup.
+          assert.deepEqual([0, 1, 2].map(stat), [1n, 1n, 0n]);
+          await detach(links);
+        } finally {
+          await removeCgroup(cg.path);
+        }
+      });
+      await t.test('msg_verdict / echo_parser / echo_verdict on sockmaps', async () => {
+        const pairs = [tcpPair(), tcpPair(), tcpPair()];
+        cleanups.push(() => pairs.forEach((p) => p.close()));
+        const links = [
+          attachBySection(c.program('msg_verdict'), { sockMap: c.map('msg_map') }),
+          attachBySection(c.program('echo_parser'), { sockMap: c.map('echo_map') }),
+          attachBySection(c.program('echo_verdict'), { sockMap: c.map('echo_map') }),
+        ];
+        assert.ok(links.every((l) => l.kind === 'sockmap'));
+        const [p1, p2, p3] = pairs as [TcpPair, TcpPair, TcpPair];
+        c.map('msg_map').update(u32(0), u64(p1.client));
+        c.map('msg_map').update(u32(1), u64(p2.server));
+        c.map('msg_cfg').update(u32(0), u32(2));
+        sendAll(p1.client, 'moved');
+        assert.equal(await until(p2.server, 5), 'moved');
+        assert.equal(recvText(p1.server), '');
+        assert.deepEqual([stat(3), stat(4)], [1n, 5n]);
+        c.map('echo_map').update(u32(0), u64(p3.server));
+        sendAll(p3.client, 'echo');
+        assert.equal(await until(p3.client, 4), 'echo');
+        assert.deepEqual([stat(5), stat(6)], [1n, 4n]);
+        assert.ok(stat(7) >= 1n);
+        await detach(links);
+      });
+    },
+  },
+
+  flow_dissector: {
+    programs: { dissect_ipv4: 'flow_dissector: BPF_PROG_TEST_RUN keys, then a netns link on the test netns, dissecting frames sent there' },
+    async run(t) {
+      if (!net) return void t.skip(netError || 'no netns');
+      const cl = sockClient();
+      if ('skip' in cl) return void t.skip(cl.skip);
+      const c = load(t, 'flow_dissector');
+      if (!c) return;
+      const prog = c.program('dissect_ipv4');
+      // Ethernet + IPv4 (UDP 10.0.0.1:5000 -> 10.0.0.2:53, total length 28) + UDP header.
+      const f = Buffer.from(['020000000002', '020000000001', '0800', '4500001c', '00000000', '40110000', '0a000001', '0a000002', '1388', '0035', '0008', '0000'].join(''), 'hex');
+      const r = dissectPacket(prog, f);
+      assert.equal(r.retval, FlowDissectorVerdict.OK);
+      assert.deepEqual([r.keys.thoff, r.keys.ipProto, r.keys.src, r.keys.dst, r.keys.sport, r.keys.dport], [34, 17, '10.0.0.1', '10.0.0.2', 5000, 53]);
+      const links = [attachBySection(prog, { netns: `/run/netns/${net.ns}` })];
+      assert.equal(links[0]!.kind, 'flow_dissector');
+      const runs = () => readU64(c.map('dissect_calls').lookup(u32(0)));
+      const before = runs();
+      // AF_PACKET sends in the netns dissect each frame.
+      assert.equal((await runClient(cl.path, ['frame', net.peer, f.toString('hex'), '4'], { netns: net.ns })).value, 'sent');
+      assert.equal(runs() - before, 4n);
+      await detach(links);
+      assert.equal((await runClient(cl.path, ['frame', net.peer, f.toString('hex'), '2'], { netns: net.ns })).value, 'sent');
+      assert.equal(runs() - before, 4n, 'still dissecting after detach');
     },
   },
 };

@@ -300,6 +300,56 @@ export function tcx(): Feature {
   });
 }
 
+/**
+ * netkit links (6.7+, CONFIG_NETKIT): LINK_CREATE of a SCHED_CLS program with BPF_NETKIT_PRIMARY on lo
+ * (ifindex 1). A kernel with netkit looks the device up and says ENXIO (not a netkit device; nothing gets
+ * attached); one without refuses the attach type (EINVAL).
+ */
+export function netkit(): Feature {
+  return cached('netkit', () => {
+    let prog;
+    try {
+      prog = loadInsns(ProgType.SCHED_CLS, RET0, { name: 'bpfkit_probe' });
+    } catch (e) {
+      return { ok: false, reason: `cannot load a SCHED_CLS program: ${(e as Error).message}` };
+    }
+    try {
+      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: 1, attach_type: AttachType.NETKIT_PRIMARY });
+      if (ret >= 0) closeFd(ret);
+      if (ret >= 0 || ret === -6 /* ENXIO */ || ret === -19 /* ENODEV */) return { ok: true };
+      return { ok: false, reason: `LINK_CREATE(BPF_NETKIT_PRIMARY): ${errnoName(-ret)} — no netkit in this kernel (CONFIG_NETKIT, Linux 6.7+)` };
+    } finally {
+      prog.close();
+    }
+  });
+}
+
+/**
+ * sockmap links (6.10+): LINK_CREATE of an SK_MSG program with BPF_SK_MSG_VERDICT on a fresh SOCKMAP. Without
+ * them `attachSockMap` falls back to BPF_PROG_ATTACH on the map.
+ */
+export function sockmapLinks(): Feature {
+  return cached('sockmap_link', () => {
+    let map;
+    let prog;
+    try {
+      map = KernelMap.create({ name: 'bpfkit_probe', type: MapType.SOCKMAP, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 });
+      prog = loadInsns(ProgType.SK_MSG, retProg(1), { name: 'bpfkit_probe', expectedAttachType: AttachType.SK_MSG_VERDICT });
+      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_fd: map.fd, attach_type: AttachType.SK_MSG_VERDICT });
+      if (ret >= 0) {
+        closeFd(ret);
+        return { ok: true };
+      }
+      return { ok: false, reason: `LINK_CREATE(BPF_SK_MSG_VERDICT) on a sockmap: ${errnoName(-ret)} — BPF_PROG_ATTACH is used instead` };
+    } catch (e) {
+      return { ok: false, reason: `cannot set up the probe: ${(e as Error).message}` };
+    } finally {
+      prog?.close();
+      map?.close();
+    }
+  });
+}
+
 /** Software perf events (SW_CPU_CLOCK) for sampling programs. */
 export function perfEvents(): Feature {
   return cached('perf', () => {
@@ -379,6 +429,8 @@ export function probeAll(opts: { helpersFor?: number[] } = {}): {
     perf_event: perfEvents(),
     perf_event_hw: hardwarePerfEvents(),
     tcx: tcx(),
+    netkit: netkit(),
+    sockmap_link: sockmapLinks(),
     cgroup2: cgroupV2(),
     bpffs: bpffs(),
   };

@@ -197,6 +197,14 @@ export function linkInfo(fd: number): LinkInfo {
       d.ifindex = i.get('tcx.ifindex');
       d.attach_type = attachTypeName(i.get('tcx.attach_type'));
       break;
+    case LinkType.NETKIT:
+      d.ifindex = i.get('netkit.ifindex');
+      d.attach_type = attachTypeName(i.get('netkit.attach_type'));
+      break;
+    case LinkType.SOCKMAP:
+      d.map_id = i.get('sockmap.map_id');
+      d.attach_type = attachTypeName(i.get('sockmap.attach_type'));
+      break;
     case LinkType.KPROBE_MULTI:
       d.count = i.get('kprobe_multi.count');
       break;

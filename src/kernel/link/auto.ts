@@ -3,7 +3,8 @@
  * tp_btf / fentry / fexit / LSM, kprobes / ksyscalls / kprobe.multi, uprobes (`uprobe/<binary>:<symbol>`),
  * uprobe_multi links (`uprobe.multi/<binary>:<glob>`, `uretprobe.multi/...`),
  * USDT probes (`usdt/<binary>:<provider>:<name>`), iterators; network and cgroup programs need a target from
- * the caller (interface, cgroup path, socket).
+ * the caller (interface, cgroup path, socket, sockmap); sk_lookup and flow_dissector default to this process's
+ * network namespace.
  */
 import { KernelError } from '../../errors.js';
 import { classifySection } from '../../elf/sections.js';
@@ -17,7 +18,9 @@ import { attachKprobe, attachKprobeMulti, attachKsyscall } from './kprobe.js';
 import type { Link } from './link.js';
 import { attachPerfEvent } from './perf-event.js';
 import { attachRawTracepoint } from './raw-tracepoint.js';
-import { attachSkLookup } from './sk-lookup.js';
+import { attachFlowDissector, attachSkLookup } from './sk-lookup.js';
+import { attachSockMap } from './sockmap.js';
+import { attachNetkit } from './netkit.js';
 import { attachSocketFilter } from './socket-filter.js';
 import { attachTcx } from './tcx.js';
 import { attachTracepoint } from './tracepoint.js';
@@ -40,6 +43,10 @@ export interface AttachTargets {
   /** Process id for uprobes. */
   pid?: number;
   xdpMode?: 'auto' | 'native' | 'generic';
+  /** SOCKMAP / SOCKHASH (a KernelMap or a map fd) for sk_msg and sk_skb programs. */
+  sockMap?: { readonly fd: number; readonly name?: string } | number;
+  /** Network namespace file (default /proc/self/ns/net) for sk_lookup and flow_dissector programs. */
+  netns?: string;
 }
 
 function need<T>(v: T | undefined, what: string, prog: KernelProgram): T {
@@ -107,6 +114,11 @@ export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Lin
     case ProgType.XDP:
       return attachXdp(prog, need(t.iface, 'an interface (--iface)', prog), { mode: t.xdpMode });
     case ProgType.SCHED_CLS: {
+      // netkit/primary, netkit/peer: the interface is the netkit pair's primary device.
+      const nk = prog.expectedAttachType ?? info?.expectedAttachType;
+      if (nk === AttachType.NETKIT_PRIMARY || nk === AttachType.NETKIT_PEER) {
+        return attachNetkit(prog, need(t.iface, 'the primary netkit device (--iface)', prog), nk === AttachType.NETKIT_PEER ? 'peer' : 'primary');
+      }
       const egress = prog.expectedAttachType === AttachType.TCX_EGRESS || /egress/.test(section);
       return attachTcx(prog, need(t.iface, 'an interface (--iface)', prog), egress ? 'egress' : 'ingress');
     }
@@ -121,7 +133,12 @@ export function attachBySection(prog: KernelProgram, t: AttachTargets = {}): Lin
     case ProgType.SOCKET_FILTER:
       return attachSocketFilter(prog, need(t.socketFd, 'a socket fd', prog));
     case ProgType.SK_LOOKUP:
-      return attachSkLookup(prog);
+      return attachSkLookup(prog, t.netns);
+    case ProgType.FLOW_DISSECTOR:
+      return attachFlowDissector(prog, t.netns);
+    case ProgType.SK_MSG:
+    case ProgType.SK_SKB:
+      return attachSockMap(prog, need(t.sockMap, 'a SOCKMAP or SOCKHASH map', prog), prog.expectedAttachType ?? info?.expectedAttachType);
     case ProgType.PERF_EVENT:
       return attachPerfEvent(prog, { frequency: t.frequency });
   }

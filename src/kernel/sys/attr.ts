@@ -441,6 +441,8 @@ export const LAYOUTS = {
       'tcx.attach_type': [20, 4],
       'netkit.ifindex': [16, 4],
       'netkit.attach_type': [20, 4],
+      'sockmap.map_id': [16, 4],
+      'sockmap.attach_type': [20, 4],
     },
   },
   /** `struct bpf_btf_info`. */
