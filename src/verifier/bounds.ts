@@ -64,8 +64,24 @@ export const UNKNOWN: Scalar = {
   s32max: S32_MAX,
 };
 
+/** Constants made from JS numbers (instruction immediates repeat; scalars are immutable, so they are shared). */
+const CONSTS = new Map<number, Scalar>();
+const MAX_CACHED_CONSTS = 4096;
+
 /** A known constant (any bigint; taken modulo 2^64). */
 export function sconst(v: bigint | number): Scalar {
+  if (typeof v === 'number') {
+    let s = CONSTS.get(v);
+    if (!s) {
+      s = makeConst(v);
+      if (CONSTS.size < MAX_CACHED_CONSTS) CONSTS.set(v, s);
+    }
+    return s;
+  }
+  return makeConst(v);
+}
+
+function makeConst(v: bigint | number): Scalar {
   const u = asU64(BigInt(v));
   const lo = u & U32;
   return { t: tconst(u), umin: u, umax: u, smin: asS64(u), smax: asS64(u), u32min: lo, u32max: lo, s32min: BigInt.asIntN(32, lo), s32max: BigInt.asIntN(32, lo) };
@@ -100,27 +116,38 @@ function wrapS(lo: bigint, hi: bigint, bits: 32 | 64): [bigint, bigint] {
   return a <= b ? [a, b] : [smin, smax];
 }
 
-function tSigned(t: Tnum, bits: 32 | 64): [bigint, bigint] {
-  const sign = 1n << BigInt(bits - 1);
-  if (t.mask & sign) return [BigInt.asIntN(bits, t.value | sign), BigInt.asIntN(bits, (t.value | t.mask) & ~sign)];
-  return [BigInt.asIntN(bits, t.value), BigInt.asIntN(bits, t.value | t.mask)];
-}
+const SIGN64 = 1n << 63n;
+const SIGN32 = 1n << 31n;
 
 /** Tighten every field from the others; undefined when no value is possible (a dead branch). */
 export function sync(x: Scalar): Scalar | undefined {
   let { t, umin, umax, smin, smax, u32min, u32max, s32min, s32max } = x;
+  // Up to three rounds; a round that changes nothing has reached the fixpoint (later rounds would repeat it).
   for (let round = 0; round < 3; round++) {
-    umin = max(umin, t.value);
-    umax = min(umax, t.value | t.mask);
-    let [a, b] = tSigned(t, 64);
-    smin = max(smin, a);
-    smax = min(smax, b);
-    const sub = tSubreg(t);
-    u32min = max(u32min, sub.value);
-    u32max = min(u32max, sub.value | sub.mask);
-    [a, b] = tSigned(sub, 32);
-    s32min = max(s32min, a);
-    s32max = min(s32max, b);
+    const before = { t, umin, umax, smin, smax, u32min, u32max, s32min, s32max };
+    const tv = t.value;
+    const tm = t.mask;
+    umin = max(umin, tv);
+    umax = min(umax, tv | tm);
+    // Signed bounds of the tnum (64 and 32 bits): with the sign bit unknown, from "negative" to "positive".
+    if (tm & SIGN64) {
+      smin = max(smin, asS64(tv | SIGN64));
+      smax = min(smax, asS64((tv | tm) & ~SIGN64));
+    } else {
+      smin = max(smin, asS64(tv));
+      smax = min(smax, asS64(tv | tm));
+    }
+    const sv = tv & U32;
+    const sm = tm & U32;
+    u32min = max(u32min, sv);
+    u32max = min(u32max, sv | sm);
+    if (sm & SIGN32) {
+      s32min = max(s32min, BigInt.asIntN(32, sv | SIGN32));
+      s32max = min(s32max, BigInt.asIntN(32, (sv | sm) & ~SIGN32));
+    } else {
+      s32min = max(s32min, BigInt.asIntN(32, sv));
+      s32max = min(s32max, BigInt.asIntN(32, sv | sm));
+    }
     if (umin >> 63n === umax >> 63n) {
       smin = max(smin, asS64(umin));
       smax = min(smax, asS64(umax));
@@ -137,15 +164,30 @@ export function sync(x: Scalar): Scalar | undefined {
       u32min = max(u32min, BigInt.asUintN(32, s32min));
       u32max = min(u32max, BigInt.asUintN(32, s32max));
     }
-    for (const [lo, hi] of [
-      [umin, umax],
-      [smin, smax],
-    ] as const) {
+    // The low 32 bits of every value of the 64-bit ranges (unsigned, then signed; both as they are now).
+    const ulo = umin;
+    const uhi = umax;
+    const slo = smin;
+    const shi = smax;
+    for (let k = 0; k < 2; k++) {
+      const lo = k === 0 ? ulo : slo;
+      const hi = k === 0 ? uhi : shi;
       if (lo > hi) return undefined;
-      [a, b] = wrapU(lo, hi, 32);
+      if (hi - lo > U32) {
+        u32min = max(u32min, 0n);
+        u32max = min(u32max, U32);
+        s32min = max(s32min, S32_MIN);
+        s32max = min(s32max, S32_MAX);
+        continue;
+      }
+      let a = BigInt.asUintN(32, lo);
+      let b = BigInt.asUintN(32, hi);
+      if (a > b) [a, b] = [0n, U32];
       u32min = max(u32min, a);
       u32max = min(u32max, b);
-      [a, b] = wrapS(lo, hi, 32);
+      a = BigInt.asIntN(32, lo);
+      b = BigInt.asIntN(32, hi);
+      if (a > b) [a, b] = [S32_MIN, S32_MAX];
       s32min = max(s32min, a);
       s32max = min(s32max, b);
     }
@@ -165,6 +207,20 @@ export function sync(x: Scalar): Scalar | undefined {
     const si = tIntersect(tSubreg(ti), tRange(u32min, u32max));
     if (!si) return undefined;
     t = tWithSubreg(ti, si);
+    if (
+      t.value === before.t.value &&
+      t.mask === before.t.mask &&
+      umin === before.umin &&
+      umax === before.umax &&
+      smin === before.smin &&
+      smax === before.smax &&
+      u32min === before.u32min &&
+      u32max === before.u32max &&
+      s32min === before.s32min &&
+      s32max === before.s32max
+    ) {
+      break;
+    }
   }
   if (umin > umax || smin > smax || u32min > u32max || s32min > s32max) return undefined;
   return { t, umin, umax, smin, smax, u32min, u32max, s32min, s32max };

@@ -84,7 +84,7 @@ export function checkAlu(env: Env, st: VState, pc: number, i: Insn): void {
 
   if (op === AluOp.MOV) {
     if (!x) {
-      regs[i.dst] = scalarReg(is64 ? sconst(BigInt(i.imm)) : sconst(BigInt(i.imm >>> 0)));
+      regs[i.dst] = scalarReg(is64 ? sconst(i.imm) : sconst(i.imm >>> 0));
       return;
     }
     const src = readReg(env, st, pc, i.src);
@@ -127,7 +127,7 @@ export function checkAlu(env: Env, st: VState, pc: number, i: Insn): void {
     return;
   }
 
-  const src: Reg = x ? readReg(env, st, pc, i.src) : scalarReg(sconst(BigInt(i.imm)));
+  const src: Reg = x ? readReg(env, st, pc, i.src) : scalarReg(sconst(i.imm));
   const kind = KIND[op]!;
   if ((op === AluOp.LSH || op === AluOp.RSH || op === AluOp.ARSH) && !x && (i.imm < 0 || i.imm >= (is64 ? 64 : 32))) {
     reject(pc, `shift by ${i.imm} is out of range for a ${is64 ? 64 : 32}-bit value`, `invalid shift ${i.imm}`);

@@ -76,7 +76,7 @@ export function checkCondJmp(env: Env, st: VState, pc: number, i: Insn): Branche
   const op = CMP[opJmp(i.code)]!;
   const x = opSource(i.code) === Source.X;
   const dst = readReg(env, st, pc, i.dst);
-  const src: Reg = x ? readReg(env, st, pc, i.src) : scalarReg(sconst(is32 ? BigInt(i.imm >>> 0) : BigInt(i.imm)));
+  const src: Reg = x ? readReg(env, st, pc, i.src) : scalarReg(sconst(is32 ? i.imm >>> 0 : i.imm));
   const both = (): Branches => ({ taken: cloneState(st), fall: st });
 
   if (dst.type === 'scalar' && src.type === 'scalar') {

@@ -5,7 +5,7 @@
  * Also the byte-range checks helpers use for memory arguments.
  */
 import { Uapi } from '../isa/uapi.js';
-import { S64_MIN, UNKNOWN, constOf, sconst, sext, truncate } from './bounds.js';
+import { S64_MIN, UNKNOWN, constOf, sconst, sext, truncate, type Scalar } from './bounds.js';
 import { checkCtxAccess, pktAccess } from './check-ctx.js';
 import { reject, type Env } from './env.js';
 import { describeReg, kernelType } from './messages.js';
@@ -71,9 +71,18 @@ export function checkMemAccess(env: Env, st: VState, a: Access): Reg {
   }
 }
 
+/** Unknown values loaded by each access size, zero- and sign-extended (computed once: scalars are immutable). */
+const LOADED_ZEXT = new Map<number, Scalar>();
+const LOADED_SEXT = new Map<number, Scalar>();
+
 function loadedScalar(a: Access): Reg {
-  if (a.signed) return scalarReg(sext(UNKNOWN, (a.size * 8) as 8 | 16 | 32));
-  return scalarReg(truncate(UNKNOWN, a.size));
+  const cache = a.signed ? LOADED_SEXT : LOADED_ZEXT;
+  let s = cache.get(a.size);
+  if (!s) {
+    s = a.signed ? sext(UNKNOWN, (a.size * 8) as 8 | 16 | 32) : truncate(UNKNOWN, a.size);
+    cache.set(a.size, s);
+  }
+  return scalarReg(s);
 }
 
 /** Variable offset bounds of a pointer: [lo, hi] of reg.off + var + insnOff. */

@@ -6,6 +6,7 @@
  * instructions against the complexity limit.
  */
 import { formatLlvmAsm } from '../asm/llvm-format.js';
+import { verifierProto } from '../isa/helper-kinds.js';
 import { lddwValue, type Insn } from '../isa/insn.js';
 import { Class, JmpOp, LDDW, Mode, PseudoCall, PseudoLd, Source, opClass, opJmp, opMode, opSize, opSource, sizeBytes, AtomicOp } from '../isa/opcodes.js';
 import { SIZES } from '../isa/opcodes.js';
@@ -17,6 +18,7 @@ import { checkCondJmp } from './check-jmp.js';
 import { checkMemAccess } from './check-mem.js';
 import { reject, type Env } from './env.js';
 import { describeReg, kernelState } from './messages.js';
+import { coverFailsAt, fillCurView, keyFromView, newCurView, type PruneKey } from './prune-key.js';
 import { NOT_INIT, cloneState, curFrame, isPointer, scalarReg, statesCovered, widenAgainst, type Reg, type VState } from './state.js';
 
 /** Limits and switches of one exploration. */
@@ -41,6 +43,8 @@ interface Checkpoint {
   pc: number;
   branches: number;
   parent?: Checkpoint;
+  /** Quick-rejection facts of `st` (made when first compared; `st` never changes once saved). */
+  key?: PruneKey;
 }
 
 interface Path {
@@ -63,6 +67,8 @@ export function explore(env: Env, init: VState, o: ExploreOptions): ExploreStats
   const done = new Map<number, Checkpoint[]>();
   let stored = 0;
   const stack: Path[] = [{ st: init, pc: 0 }];
+  const view = newCurView();
+  const scratch = newCurView();
 
   const finish = (c: Checkpoint) => {
     const a = active.get(c.pc)!;
@@ -96,7 +102,27 @@ export function explore(env: Env, init: VState, o: ExploreOptions): ExploreStats
   /** true: pruned. */
   const visit = (p: Path): boolean => {
     const mask = liveMask(p.st, p.pc);
-    for (const c of done.get(p.pc) ?? []) if (statesCovered(c.st, p.st, mask)) return true;
+    const d = done.get(p.pc);
+    const nf = p.st.frames.length;
+    // `view` holds p.st's facts while `viewed` (until p.st changes).
+    let viewed = false;
+    let hint = -1;
+    /** The quick check: false when `c` certainly does not cover p.st (also when they must be equal). */
+    const mayCover = (c: Checkpoint): boolean => {
+      if (c.st.frames.length !== nf) return false;
+      if (!viewed) {
+        fillCurView(view, p.st, mask);
+        viewed = true;
+      }
+      if (!c.key) {
+        fillCurView(scratch, c.st);
+        c.key = keyFromView(scratch);
+      }
+      const at = coverFailsAt(c.key, view, hint);
+      if (at >= 0) hint = at;
+      return at < 0;
+    };
+    if (d) for (let k = 0; k < d.length; k++) if (mayCover(d[k]!) && statesCovered(d[k]!.st, p.st, mask)) return true;
     const a = active.get(p.pc) ?? [];
     const i = insns[p.pc]!;
     const callbackCall = opClass(i.code) === Class.JMP && opJmp(i.code) === JmpOp.CALL && i.src === PseudoCall.HELPER && (i.imm === 181 || i.imm === 164);
@@ -106,12 +132,13 @@ export function explore(env: Env, init: VState, o: ExploreOptions): ExploreStats
         // A callback loop: termination is the helper's job; converge by widening against the earlier visit.
         if (statesCovered(c.st, p.st, mask)) return true;
         widenAgainst(c.st, p.st);
+        viewed = false;
         if (statesCovered(c.st, p.st, mask)) return true;
-      } else if (c.st.cbIter === p.st.cbIter && statesCovered(c.st, p.st, mask, true)) {
+      } else if (c.st.cbIter === p.st.cbIter && mayCover(c) && statesCovered(c.st, p.st, mask, true)) {
         reject(p.pc, `infinite loop: execution comes back to insn ${p.pc} in exactly the same state, so it would never end`, `infinite loop detected at insn ${p.pc}`);
       }
     }
-    const cp: Checkpoint = { st: cloneState(p.st), pc: p.pc, branches: 1, parent: p.parent };
+    const cp: Checkpoint = { st: cloneState(p.st), pc: p.pc, branches: 1, parent: p.parent, key: viewed ? keyFromView(view) : undefined };
     p.parent = cp;
     a.push(cp);
     active.set(p.pc, a);
@@ -169,7 +196,7 @@ function step(env: Env, p: Path, o: ExploreOptions, fork: (p: Path, st: VState, 
       const atomic = opMode(i.code) === Mode.ATOMIC;
       let value: Reg | undefined;
       if (cls === Class.STX) value = readReg(env, st, pc, i.src);
-      else value = scalarReg(truncate(sconst(BigInt(i.imm)), size));
+      else value = scalarReg(truncate(sconst(i.imm), size));
       readReg(env, st, pc, i.dst);
       if (atomic) return atomicOp(env, st, pc, i, size, value!);
       const target = regs[i.dst]!;
@@ -190,10 +217,19 @@ function step(env: Env, p: Path, o: ExploreOptions, fork: (p: Path, st: VState, 
   }
 }
 
+/** Access texts by (size, register, offset), made once: they only appear in messages. */
+const MEM_TEXT = new Map<number, string>();
+
 function memText(i: Insn, load: boolean): string {
-  const t = SIZES.find((s) => s.size === opSize(i.code))!.ctype;
   const reg = load ? i.src : i.dst;
-  return `*(${t} *)(r${reg} ${i.off < 0 ? '-' : '+'} ${Math.abs(i.off)})`;
+  const key = ((i.off + 0x8000) * 16 + reg) * 32 + opSize(i.code);
+  let text = MEM_TEXT.get(key);
+  if (text === undefined) {
+    const t = SIZES.find((s) => s.size === opSize(i.code))!.ctype;
+    text = `*(${t} *)(r${reg} ${i.off < 0 ? '-' : '+'} ${Math.abs(i.off)})`;
+    if (MEM_TEXT.size < 8192) MEM_TEXT.set(key, text);
+  }
+  return text;
 }
 
 function atomicOp(env: Env, st: VState, pc: number, i: Insn, size: number, value: Reg): number {
@@ -265,9 +301,10 @@ function jump(env: Env, p: Path, o: ExploreOptions, fork: (p: Path, st: VState, 
       checkKfuncCall(env, st, pc, i, o.kfuncs.get(pc));
       return pc + 1;
     }
-    const before = cloneState(st);
+    // Only helpers calling a callback need the state from before the call.
+    const before = verifierProto(i.imm)?.callback ? cloneState(st) : undefined;
     const cb = checkHelperCall(env, st, pc, i);
-    if (cb) {
+    if (cb && before) {
       enterFunction(env, before, pc, cb.subprog, cb.args, { kind: cb.kind, retMin: 0, retMax: 1 });
       before.cbIter++;
       fork(p, before, cb.subprog);

@@ -13,7 +13,8 @@
  *  - Global (BTF linkage) functions are verified in their caller's context like static ones, which is more
  *    permissive than the kernel (it verifies them once, from their BTF argument types).
  *  - No precision/liveness tracking of stack slots: pruning is weaker than the kernel's, so large programs cost
- *    more states; the 1M processed-instruction budget is the kernel's but each instruction is slower (~25 µs).
+ *    more states; the 1M processed-instruction budget is the kernel's but each instruction is slower (about 1-5 µs
+ *    against the kernel's 0.5-1 µs; `npm run bench -- verifier` measures both).
  *  - Helper availability per program type is coarse (groups in src/isa/helper-kinds.ts), return values of helpers are unknown
  *    scalars (the kernel narrows a few), and `privileged: false` models only part of the unprivileged rules.
  */

@@ -135,11 +135,13 @@ export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
 
 /** Id mapping used while comparing two states (old id → cur id must be consistent). */
 class IdMap {
-  private readonly m = new Map<number, number>();
+  /** Made on the first id seen (most comparisons meet none). */
+  private m: Map<number, number> | undefined;
   /** An id in `old` (links copies; old without an id links nothing, which covers anything) matches `cur`'s. */
   ok(a: number | undefined, b: number | undefined): boolean {
     if (a === undefined) return true;
     if (b === undefined) return false;
+    this.m ??= new Map();
     const x = this.m.get(a);
     if (x === undefined) {
       this.m.set(a, b);

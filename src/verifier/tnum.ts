@@ -22,11 +22,19 @@ export const TUNKNOWN: Tnum = { value: 0n, mask: U64 };
 export const tIsConst = (t: Tnum): boolean => t.mask === 0n;
 export const tIsUnknown = (t: Tnum): boolean => t.mask === U64;
 
+/** Number of bits of a positive bigint (the position of its highest 1, plus one). */
+function bitLength(x: bigint): number {
+  if (x < 0n) return x.toString(2).length;
+  if (x < 0x100000000n) return 32 - Math.clz32(Number(x));
+  if (x < 0x10000000000000000n) return 64 - Math.clz32(Number(x >> 32n));
+  return x.toString(2).length;
+}
+
 /** The tightest tnum holding every value in [min, max] (unsigned). */
 export function tRange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
   if (chi === 0n) return tconst(min);
-  const bits = BigInt(chi.toString(2).length);
+  const bits = BigInt(bitLength(chi));
   if (bits > 63n) return TUNKNOWN;
   const delta = (1n << bits) - 1n;
   return { value: min & ~delta & U64, mask: delta };
@@ -92,13 +100,18 @@ export function tMul(a: Tnum, b: Tnum): Tnum {
   if (tIsConst(a) && tIsConst(b)) return tconst(a.value * b.value);
   const accV = u64(a.value * b.value);
   let accM: Tnum = tconst(0n);
-  let x = a;
-  let y = b;
-  while (x.value || x.mask) {
-    if (x.value & 1n) accM = tAdd(accM, { value: 0n, mask: y.mask });
-    else if (x.mask & 1n) accM = tAdd(accM, { value: 0n, mask: y.value | y.mask });
-    x = tRsh(x, 1);
-    y = tLsh(y, 1);
+  let xv = a.value;
+  let xm = a.mask;
+  let yv = b.value;
+  let ym = b.mask;
+  while (xv || xm) {
+    if (xv & 1n) accM = tAdd(accM, { value: 0n, mask: ym });
+    else if (xm & 1n) accM = tAdd(accM, { value: 0n, mask: yv | ym });
+    // x >>= 1, y <<= 1 (as tnums: value and mask shift alike).
+    xv >>= 1n;
+    xm >>= 1n;
+    yv = u64(yv << 1n);
+    ym = u64(ym << 1n);
   }
   return tAdd(tconst(accV), accM);
 }
