@@ -4,6 +4,7 @@
  * (switch-out to next switch-in). The idle task is ignored. `pid` keeps threads of that process: the filter is
  * applied when the thread is `current` (at switch-out), since the tracepoint names only thread ids.
  */
+import { schedSwitchProbe } from './sched-switch.js';
 import type { Histogram } from './histogram.js';
 import { intervalProbe, runLatency, type LatencyOptions } from './latency.js';
 
@@ -19,11 +20,11 @@ const record = '$d = (nsecs - $t) / 1000; @usecs = hist($d); @sum = sum($d);';
 export function cpudistScript(o: { pid?: number; interval?: number; offcpu?: boolean } = {}): string {
   const mine = o.pid !== undefined ? ` && pid == ${o.pid}` : '';
   const body = o.offcpu
-    ? `  if (args->prev_pid != 0${mine}) { @start[args->prev_pid] = nsecs; }\n` +
-      `  $t = @start[args->next_pid]; if ($t != 0) { ${record} delete(@start[args->next_pid]); }\n`
-    : `  $t = @start[args->prev_pid]; if ($t != 0) { if (1${mine}) { ${record} } delete(@start[args->prev_pid]); }\n` +
-      '  if (args->next_pid != 0) { @start[args->next_pid] = nsecs; }\n';
-  return `tracepoint:sched:sched_switch {\n${body}}` + intervalProbe(o.interval);
+    ? `  if ($prev->pid != 0${mine}) { @start[$prev->pid] = nsecs; }\n` +
+      `  $t = @start[$next->pid]; if ($t != 0) { ${record} delete(@start[$next->pid]); }`
+    : `  $t = @start[$prev->pid]; if ($t != 0) { if (1${mine}) { ${record} } delete(@start[$prev->pid]); }\n` +
+      '  if ($next->pid != 0) { @start[$next->pid] = nsecs; }';
+  return schedSwitchProbe(body) + intervalProbe(o.interval);
 }
 
 /** Run cpudist; returns the histogram (µs) of on-CPU (or, with `offcpu`, off-CPU) times per switch. */

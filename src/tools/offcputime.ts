@@ -1,6 +1,6 @@
 /**
  * offcputime: time threads spend blocked (off-CPU), summed per (process, kernel stack, user stack), like bcc's
- * offcputime. At sched:sched_switch the outgoing task is still `current`, so its pid, comm and both stacks are
+ * offcputime. At sched_switch (a raw tracepoint: see sched-switch.ts) the outgoing task is still `current`, so its pid, comm and both stacks are
  * recorded with a timestamp (keyed by thread id); when that thread is next switched in, the elapsed time is
  * added to its stack. Threads already blocked when tracing starts, and still blocked when it stops, are not
  * counted (as in bcc). The idle task (tid 0) is ignored. Output: stacks with their off-CPU microseconds, for
@@ -8,6 +8,7 @@
  * Limits (partial, as with bpftrace): the per-thread maps and the stack maps hold 4096 entries, so on a machine with
  * more sleeping threads or distinct stacks some blocks are missed (a stack that did not fit has no frames).
  */
+import { schedSwitchProbe } from './sched-switch.js';
 import { UsageError } from '../errors.js';
 import { STRLEN } from '../trace/types.js';
 import { entryTotal, s64At, strAt, u64At } from './maps.js';
@@ -41,16 +42,16 @@ export interface OffCpuOptions extends ToolOptions {
 
 /** The bpftrace-language script of offcputime. */
 export function offcputimeScript(o: { pid?: number; minUs?: number; maxUs?: number } = {}): string {
-  const who = `args->prev_pid != 0${o.pid !== undefined ? ` && pid == ${o.pid}` : ''}`;
+  const who = `$prev->pid != 0${o.pid !== undefined ? ` && pid == ${o.pid}` : ''}`;
   const bound = [o.minUs !== undefined ? ` && $d >= ${Math.round(o.minUs * 1000)}` : '', o.maxUs !== undefined ? ` && $d <= ${Math.round(o.maxUs * 1000)}` : ''].join('');
-  return [
-    'tracepoint:sched:sched_switch {',
-    `  if (${who}) { $p = args->prev_pid; @start[$p] = nsecs; @kst[$p] = kstack; @ust[$p] = ustack; @tg[$p] = pid; @cm[$p] = comm; }`,
-    '  $n = args->next_pid; $t = @start[$n];',
-    `  if ($t != 0) { $d = nsecs - $t; if ($d > 0${bound}) { @off[@cm[$n], @tg[$n], @kst[$n], @ust[$n]] = sum($d); }`,
-    '    delete(@start[$n]); delete(@kst[$n]); delete(@ust[$n]); delete(@tg[$n]); delete(@cm[$n]); }',
-    '}',
-  ].join('\n');
+  return schedSwitchProbe(
+    [
+      `  if (${who}) { $p = $prev->pid; @start[$p] = nsecs; @kst[$p] = kstack; @ust[$p] = ustack; @tg[$p] = pid; @cm[$p] = comm; }`,
+      '  $n = $next->pid; $t = @start[$n];',
+      `  if ($t != 0) { $d = nsecs - $t; if ($d > 0${bound}) { @off[@cm[$n], @tg[$n], @kst[$n], @ust[$n]] = sum($d); }`,
+      '    delete(@start[$n]); delete(@kst[$n]); delete(@ust[$n]); delete(@tg[$n]); delete(@cm[$n]); }',
+    ].join('\n'),
+  );
 }
 
 /** Run offcputime; returns the off-CPU stacks (symbolised while their processes still run). */

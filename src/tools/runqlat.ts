@@ -3,18 +3,23 @@
  * preemption while runnable (sched_switch with prev_state == TASK_RUNNING) until it next runs
  * (sched_switch next_pid), as a log2 histogram in microseconds. `pid` restricts to one task id.
  */
+import { schedSwitchProbe, schedWakeupProbes } from './sched-switch.js';
 import type { Histogram } from './histogram.js';
 import { intervalProbe, runLatency, type LatencyOptions } from './latency.js';
 
 /** The bpftrace-language script of runqlat. */
 export function runqlatScript(pid?: number, interval?: number): string {
   const only = (f: string) => (pid !== undefined ? ` && ${f} == ${pid}` : '');
-  const whenPid = (f: string) => (pid !== undefined ? `/${f} == ${pid}/ ` : '');
+  // prev_state (raw arg3) is the outgoing task's state: 0 (TASK_RUNNING) when it was preempted or yielded while
+  // runnable, so it is back in the run queue from now (as bcc/libbpf-tools runqlat; the perf tracepoint reports
+  // preemption as TASK_REPORT_MAX instead).
   return (
-    `tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new ${whenPid('args->pid')}{ @qt[args->pid] = nsecs; }\n` +
-    'tracepoint:sched:sched_switch { ' +
-    `if (args->prev_state == 0${only('args->prev_pid')}) { @qt[args->prev_pid] = nsecs; } ` +
-    '$t = @qt[args->next_pid]; if ($t != 0) { $d = (nsecs - $t) / 1000; @usecs = hist($d); @sum = sum($d); delete(@qt[args->next_pid]); } }' +
+    schedWakeupProbes(`  if (1${only('$task->pid')}) { @qt[$task->pid] = nsecs; }`) +
+    '\n' +
+    schedSwitchProbe(
+      `  if (arg3 == 0${only('$prev->pid')}) { @qt[$prev->pid] = nsecs; }\n` +
+        '  $t = @qt[$next->pid]; if ($t != 0) { $d = (nsecs - $t) / 1000; @usecs = hist($d); @sum = sum($d); delete(@qt[$next->pid]); }',
+    ) +
     intervalProbe(interval)
   );
 }
