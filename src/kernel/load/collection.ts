@@ -160,7 +160,9 @@ export class Collection {
     for (const ps of spec.programs) {
       if (wanted && !wanted.has(ps.name)) continue;
       try {
-        this.programs.set(ps.name, this.loadProgram(ps, opts));
+        const prog = this.loadProgram(ps, opts);
+        this.programs.set(ps.name, prog);
+        this.bindRodata(prog, spec);
       } catch (e) {
         if (!opts.skipFailedPrograms) throw e;
         this.failures.set(ps.name, e as Error);
@@ -221,6 +223,23 @@ export class Collection {
     if (sec.startsWith('.rodata') || sec === '.kconfig') m.freeze();
     if (pinPath) m.pin(pinPath);
     return m;
+  }
+
+  /**
+   * Bind the object's `.rodata` map to `prog` even when no instruction uses it, as libbpf does (BPF_PROG_BIND_MAP,
+   * 5.10+), so tools such as bpftool find a program's read-only settings and metadata (`bpf_metadata_*`)
+   * through it. A kernel without the command is no error (the binding is informative only).
+   */
+  private bindRodata(prog: KernelProgram, spec: ObjectSpec): void {
+    const ms = spec.maps.find((m) => m.dataSection === '.rodata');
+    const m = ms && this.maps.get(ms.name);
+    if (!m) return;
+    try {
+      prog.bindMap(m.fd);
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      this.warnings.push(`program ${prog.name}: .rodata not bound (BPF_PROG_BIND_MAP: ${e.errnoName})`);
+    }
   }
 
   private loadProgram(ps: ProgramSpec, opts: CollectionOptions): KernelProgram {
