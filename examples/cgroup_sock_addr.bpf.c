@@ -6,12 +6,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-/* Host byte order; 0 = the hook does nothing. */
-const volatile __u16 connect_from_port;
-const volatile __u16 connect_to_port;
-const volatile __u16 bind_denied_port;
-const volatile __u16 udp_from_port;
-const volatile __u16 udp_to_port;
+/* Host byte order, set before load (like a libbpf skeleton's rodata); 0 turns a hook off. The defaults are
+ * non-zero so that a verifier sees every path of every hook. */
+const volatile __u16 connect_from_port = 8080;
+const volatile __u16 connect_to_port = 8081;
+const volatile __u16 bind_denied_port = 9999;
+const volatile __u16 udp_from_port = 5353;
+const volatile __u16 udp_to_port = 5354;
 
 /* 0 connect4 rewrites, 1 bind4 refusals, 2 sendmsg4 rewrites, 3 sysctl refusals, 4 connect6 rewrites. */
 struct {

@@ -125,6 +125,110 @@ export const SECCOMP_DATA: CtxLayout = {
   fields: [f('nr', 0, 4), f('arch', 4, 4), f('instruction_pointer', 8, 8), f('args', 16, 48, false, { elem: 8 })],
 };
 
+/**
+ * `struct bpf_sock_addr` (cgroup sock_addr hooks: connect4/6, bind4/6, sendmsg4/6, ...). Which fields a hook may
+ * touch depends on its attach type (the verifier's rules, src/verifier/check-ctx-sock.ts); `sk` is a socket
+ * pointer. Data only: the userspace runtime does not run these program types.
+ */
+export const BPF_SOCK_ADDR: CtxLayout = {
+  name: 'bpf_sock_addr',
+  size: 72,
+  fields: [
+    f('user_family', 0, 4, false, { narrow: false }),
+    f('user_ip4', 4, 4, true),
+    f('user_ip6', 8, 16, true, { elem: 4 }),
+    f('user_port', 24, 4, true),
+    f('family', 28, 4, false, { narrow: false }),
+    f('type', 32, 4, false, { narrow: false }),
+    f('protocol', 36, 4, false, { narrow: false }),
+    f('msg_src_ip4', 40, 4, true),
+    f('msg_src_ip6', 44, 16, true, { elem: 4 }),
+    f('sk', 64, 8, false, { narrow: false }),
+  ],
+};
+
+/** `struct bpf_sysctl` (cgroup sysctl hooks): `write` (read-only) and `file_pos` (read-write). */
+export const BPF_SYSCTL: CtxLayout = {
+  name: 'bpf_sysctl',
+  size: 8,
+  fields: [f('write', 0, 4), f('file_pos', 4, 4, true)],
+};
+
+const SOCK_OPS_U32 = ['is_fullsock', 'snd_cwnd', 'srtt_us', 'bpf_sock_ops_cb_flags', 'state', 'rtt_min', 'snd_ssthresh', 'rcv_nxt', 'snd_nxt', 'snd_una', 'mss_cache', 'ecn_flags', 'rate_delivered', 'rate_interval_us', 'packets_out', 'retrans_out', 'total_retrans', 'segs_in', 'data_segs_in', 'segs_out', 'data_segs_out', 'lost_out', 'sacked_out', 'sk_txhash'];
+
+/**
+ * `struct bpf_sock_ops` as the running kernel (6.2+) has it, ending in skb_hwtstamp (224 bytes; older uapi
+ * headers stop at skb_tcp_flags, 216). `args[4]` shares its bytes with `reply`/`replylong[4]`; `skb_data` and
+ * `skb_data_end` are 64-bit packet pointers; `sk` is a socket pointer (possibly NULL).
+ */
+export const BPF_SOCK_OPS: CtxLayout = {
+  name: 'bpf_sock_ops',
+  size: 224,
+  fields: [
+    f('op', 0, 4, false, { narrow: false }),
+    f('args', 4, 16, false, { elem: 4, narrow: false }),
+    f('family', 20, 4, false, { narrow: false }),
+    f('remote_ip4', 24, 4, false, { narrow: false }),
+    f('local_ip4', 28, 4, false, { narrow: false }),
+    f('remote_ip6', 32, 16, false, { elem: 4, narrow: false }),
+    f('local_ip6', 48, 16, false, { elem: 4, narrow: false }),
+    f('remote_port', 64, 4, false, { narrow: false }),
+    f('local_port', 68, 4, false, { narrow: false }),
+    ...SOCK_OPS_U32.map((n, i) => f(n, 72 + 4 * i, 4, n === 'sk_txhash', { narrow: false })),
+    f('bytes_received', 168, 8, false, { narrow: false }),
+    f('bytes_acked', 176, 8, false, { narrow: false }),
+    f('sk', 184, 8, false, { narrow: false }),
+    f('skb_data', 192, 8, false, { pointer: 'data' }),
+    f('skb_data_end', 200, 8, false, { pointer: 'data_end' }),
+    f('skb_len', 208, 4, false, { narrow: false }),
+    f('skb_tcp_flags', 212, 4),
+    f('skb_hwtstamp', 216, 8, false, { narrow: false }),
+  ],
+};
+
+/** `struct sk_msg_md` (sk_msg programs): 64-bit data/data_end packet pointers, socket addresses, size, sk. */
+export const SK_MSG_MD: CtxLayout = {
+  name: 'sk_msg_md',
+  size: 80,
+  fields: [
+    f('data', 0, 8, false, { pointer: 'data' }),
+    f('data_end', 8, 8, false, { pointer: 'data_end' }),
+    f('family', 16, 4, false, { narrow: false }),
+    f('remote_ip4', 20, 4, false, { narrow: false }),
+    f('local_ip4', 24, 4, false, { narrow: false }),
+    f('remote_ip6', 28, 16, false, { elem: 4, narrow: false }),
+    f('local_ip6', 44, 16, false, { elem: 4, narrow: false }),
+    f('remote_port', 60, 4, false, { narrow: false }),
+    f('local_port', 64, 4, false, { narrow: false }),
+    f('size', 68, 4, false, { narrow: false }),
+    f('sk', 72, 8, false, { narrow: false }),
+  ],
+};
+
+/** `struct bpf_flow_keys`, what `__sk_buff->flow_keys` points to in flow dissectors (read-write, 56 bytes). */
+export const BPF_FLOW_KEYS: CtxLayout = {
+  name: 'bpf_flow_keys',
+  size: 56,
+  fields: [
+    f('nhoff', 0, 2, true),
+    f('thoff', 2, 2, true),
+    f('addr_proto', 4, 2, true),
+    f('is_frag', 6, 1, true),
+    f('is_first_frag', 7, 1, true),
+    f('is_encap', 8, 1, true),
+    f('ip_proto', 9, 1, true),
+    f('n_proto', 10, 2, true),
+    f('sport', 12, 2, true),
+    f('dport', 14, 2, true),
+    f('ipv4_src', 16, 4, true),
+    f('ipv4_dst', 20, 4, true),
+    f('ipv6_src', 16, 16, true, { elem: 4 }),
+    f('ipv6_dst', 32, 16, true, { elem: 4 }),
+    f('flags', 48, 4, true),
+    f('flow_label', 52, 4, true),
+  ],
+};
+
 /** The context layout a program type uses, when it has a fixed one (tracepoints, raw_tp and tracing do not). */
 export function layoutFor(progType: number): CtxLayout | undefined {
   switch (progType) {

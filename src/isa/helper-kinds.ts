@@ -32,6 +32,8 @@ export type ArgKind =
   | 'size_or_zero'
   /** The program's context pointer. */
   | 'ctx'
+  /** The context pointer or NULL (ARG_PTR_TO_CTX_OR_NULL). */
+  | 'ctx_or_null'
   /** A constant allocation size (ringbuf reserve). */
   | 'alloc_size'
   /** A ring buffer record to release (submit/discard). */
@@ -44,7 +46,7 @@ export type ArgKind =
 export type RetKind = 'int' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
 
 /** Who may call a helper. */
-type Group = 'base' | 'trace' | 'skb' | 'tc' | 'xdp' | 'net' | 'perfmon';
+type Group = 'base' | 'trace' | 'skb' | 'tc' | 'xdp' | 'net' | 'perfmon' | 'sock_addr' | 'sysctl' | 'sock_ops' | 'sk_msg' | 'sk_skb' | 'flow_dissector';
 
 export interface VerifierProto {
   args: ArgKind[];
@@ -90,7 +92,7 @@ const TABLE: Record<string, VerifierProto> = {
   send_signal_thread: P(['any'], 'int', ['trace']),
   get_stackid: P(['ctx', 'map', 'any'], 'int', ['trace']),
   get_stack: P(['ctx', 'uninit_mem', 'size_or_zero', 'any'], 'int', ['trace']),
-  perf_event_output: P(['ctx', 'map', 'any', 'mem', 'size_or_zero'], 'int', ['trace', 'skb', 'xdp']),
+  perf_event_output: P(['ctx', 'map', 'any', 'mem', 'size_or_zero'], 'int', ['trace', 'skb', 'xdp', 'sock_addr', 'sysctl', 'sock_ops', 'sk_msg', 'sk_skb']),
   ringbuf_output: P(['map', 'mem', 'size_or_zero', 'any'], 'int', ['base']),
   ringbuf_reserve: P(['map', 'alloc_size', 'any'], 'ringbuf_mem_or_null', ['base']),
   ringbuf_submit: P(['ringbuf_mem', 'any'], 'void', ['base']),
@@ -100,11 +102,11 @@ const TABLE: Record<string, VerifierProto> = {
   for_each_map_elem: P(['map', 'func', 'stack_or_null', 'any'], 'int', ['base'], { callback: 'for_each' }),
   redirect: P(['any', 'any'], 'int', ['tc', 'xdp']),
   redirect_map: P(['map', 'any', 'any'], 'int', ['xdp']),
-  skb_load_bytes: P(['ctx', 'any', 'uninit_mem', 'size'], 'int', ['skb']),
+  skb_load_bytes: P(['ctx', 'any', 'uninit_mem', 'size'], 'int', ['skb', 'sk_skb', 'flow_dissector']),
   skb_load_bytes_relative: P(['ctx', 'any', 'uninit_mem', 'size', 'any'], 'int', ['skb']),
-  get_socket_cookie: P(['ctx'], 'int', ['skb']),
-  get_socket_uid: P(['ctx'], 'int', ['skb']),
-  skb_store_bytes: P(['ctx', 'any', 'mem', 'size', 'any'], 'int', ['tc'], { changesPkt: true }),
+  get_socket_cookie: P(['ctx'], 'int', ['skb', 'sk_skb', 'sock_addr', 'sock_ops']),
+  get_socket_uid: P(['ctx'], 'int', ['skb', 'sk_skb']),
+  skb_store_bytes: P(['ctx', 'any', 'mem', 'size', 'any'], 'int', ['tc', 'sk_skb'], { changesPkt: true }),
   l3_csum_replace: P(['ctx', 'any', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
   l4_csum_replace: P(['ctx', 'any', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
   clone_redirect: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
@@ -112,10 +114,10 @@ const TABLE: Record<string, VerifierProto> = {
   skb_vlan_pop: P(['ctx'], 'int', ['tc'], { changesPkt: true }),
   skb_change_proto: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
   skb_change_type: P(['ctx', 'any'], 'int', ['tc']),
-  skb_change_tail: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
-  skb_change_head: P(['ctx', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
-  skb_adjust_room: P(['ctx', 'any', 'any', 'any'], 'int', ['tc'], { changesPkt: true }),
-  skb_pull_data: P(['ctx', 'any'], 'int', ['tc'], { changesPkt: true }),
+  skb_change_tail: P(['ctx', 'any', 'any'], 'int', ['tc', 'sk_skb'], { changesPkt: true }),
+  skb_change_head: P(['ctx', 'any', 'any'], 'int', ['tc', 'sk_skb'], { changesPkt: true }),
+  skb_adjust_room: P(['ctx', 'any', 'any', 'any'], 'int', ['tc', 'sk_skb'], { changesPkt: true }),
+  skb_pull_data: P(['ctx', 'any'], 'int', ['tc', 'sk_skb'], { changesPkt: true }),
   get_hash_recalc: P(['ctx'], 'int', ['tc']),
   set_hash_invalid: P(['ctx'], 'void', ['tc']),
   set_hash: P(['ctx', 'any'], 'int', ['tc']),
@@ -127,6 +129,31 @@ const TABLE: Record<string, VerifierProto> = {
   xdp_adjust_head: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
   xdp_adjust_meta: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
   xdp_adjust_tail: P(['ctx', 'any'], 'int', ['xdp'], { changesPkt: true }),
+  // Socket-level program types (net/core/filter.c *_func_proto, kernel/bpf/cgroup.c sysctl_func_proto).
+  // Partial: sk_lookup_*, sk_release, bind, get/setsockopt from sock_addr, strtol/strtoul and the sk_storage
+  // helpers are not listed and so refused as unsupported.
+  get_netns_cookie: P(['ctx_or_null'], 'int', ['sock_addr', 'sock_ops', 'sk_msg']),
+  sysctl_get_name: P(['ctx', 'uninit_mem', 'size', 'any'], 'int', ['sysctl']),
+  sysctl_get_current_value: P(['ctx', 'uninit_mem', 'size'], 'int', ['sysctl']),
+  sysctl_get_new_value: P(['ctx', 'uninit_mem', 'size'], 'int', ['sysctl']),
+  sysctl_set_new_value: P(['ctx', 'mem', 'size'], 'int', ['sysctl']),
+  setsockopt: P(['ctx', 'any', 'any', 'mem', 'size'], 'int', ['sock_ops']),
+  getsockopt: P(['ctx', 'any', 'any', 'uninit_mem', 'size'], 'int', ['sock_ops']),
+  sock_ops_cb_flags_set: P(['ctx', 'any'], 'int', ['sock_ops']),
+  sock_map_update: P(['ctx', 'map', 'key', 'any'], 'int', ['sock_ops']),
+  sock_hash_update: P(['ctx', 'map', 'key', 'any'], 'int', ['sock_ops']),
+  load_hdr_opt: P(['ctx', 'uninit_mem', 'size', 'any'], 'int', ['sock_ops']),
+  store_hdr_opt: P(['ctx', 'mem', 'size', 'any'], 'int', ['sock_ops']),
+  reserve_hdr_opt: P(['ctx', 'any', 'any'], 'int', ['sock_ops']),
+  msg_redirect_map: P(['ctx', 'map', 'any', 'any'], 'int', ['sk_msg']),
+  msg_redirect_hash: P(['ctx', 'map', 'key', 'any'], 'int', ['sk_msg']),
+  msg_apply_bytes: P(['ctx', 'any'], 'int', ['sk_msg']),
+  msg_cork_bytes: P(['ctx', 'any'], 'int', ['sk_msg']),
+  msg_pull_data: P(['ctx', 'any', 'any', 'any'], 'int', ['sk_msg'], { changesPkt: true }),
+  msg_push_data: P(['ctx', 'any', 'any', 'any'], 'int', ['sk_msg'], { changesPkt: true }),
+  msg_pop_data: P(['ctx', 'any', 'any', 'any'], 'int', ['sk_msg'], { changesPkt: true }),
+  sk_redirect_map: P(['ctx', 'map', 'any', 'any'], 'int', ['sk_skb']),
+  sk_redirect_hash: P(['ctx', 'map', 'key', 'any'], 'int', ['sk_skb']),
 };
 
 const GROUP_TYPES: Record<Exclude<Group, 'base' | 'perfmon'>, number[]> = {
@@ -135,6 +162,12 @@ const GROUP_TYPES: Record<Exclude<Group, 'base' | 'perfmon'>, number[]> = {
   tc: [ProgType.SCHED_CLS, ProgType.SCHED_ACT],
   xdp: [ProgType.XDP],
   net: [ProgType.SOCKET_FILTER, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.CGROUP_SKB, ProgType.XDP],
+  sock_addr: [ProgType.CGROUP_SOCK_ADDR],
+  sysctl: [ProgType.CGROUP_SYSCTL],
+  sock_ops: [ProgType.SOCK_OPS],
+  sk_msg: [ProgType.SK_MSG],
+  sk_skb: [ProgType.SK_SKB],
+  flow_dissector: [ProgType.FLOW_DISSECTOR],
 };
 
 const BY_ID = new Map<number, VerifierProto>();

@@ -40,7 +40,7 @@ export function readReg(env: Env, st: VState, pc: number, r: number): Reg {
 }
 
 /** Pointer types that allow adding a scalar. */
-const ARITH_OK = new Set(['ctx', 'stack', 'map_value', 'map_key', 'pkt', 'pkt_meta', 'mem']);
+const ARITH_OK = new Set(['ctx', 'stack', 'map_value', 'map_key', 'pkt', 'pkt_meta', 'mem', 'flow_keys']);
 
 function ptrArith(env: Env, pc: number, dstNo: number, ptr: Reg, off: Reg, sub: boolean, ptrIsDst: boolean): Reg {
   if (!ptrIsDst && sub) reject(pc, `r${dstNo} -= pointer: subtracting a pointer from a scalar is not allowed`, `R${dstNo} tried to subtract pointer from scalar`);

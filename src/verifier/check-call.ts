@@ -45,6 +45,12 @@ const HELPER_ONLY: Record<string, number[]> = {
   map_pop_elem: [MapType.QUEUE, MapType.STACK],
   map_peek_elem: [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER],
   redirect_map: [MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP],
+  sock_map_update: [MapType.SOCKMAP],
+  sock_hash_update: [MapType.SOCKHASH],
+  msg_redirect_map: [MapType.SOCKMAP],
+  msg_redirect_hash: [MapType.SOCKHASH],
+  sk_redirect_map: [MapType.SOCKMAP],
+  sk_redirect_hash: [MapType.SOCKHASH],
 };
 
 const isMapInMap = (m: MapInfo) => m.type === MapType.ARRAY_OF_MAPS || m.type === MapType.HASH_OF_MAPS;
@@ -139,7 +145,9 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
         checkHelperMem(env, st, { pc, regNo: m.regNo, insnOff: 0, size: Number(reg.s.umax), write: m.kind === 'uninit_mem', what: what(m.regNo, 'buffer') }, Number(reg.s.umax));
         return;
       }
+      case 'ctx_or_null':
       case 'ctx':
+        if (kind === 'ctx_or_null' && reg.type === 'scalar' && constOf(reg.s) === 0n) return;
         expect(reg.type === 'ctx', 'the context pointer (r1 at program start)', 'ctx');
         if (reg.off !== 0 || constOf(reg.s) !== 0n) reject(pc, `${what(n, 'context')} must be the unmodified context pointer`, `dereference of modified ctx ptr R${n} off=${reg.off} disallowed`);
         return;

@@ -1,11 +1,13 @@
 /**
  * Context access rules per program type (the kernel's *_is_valid_access callbacks), using the layouts of
  * src/isa/contexts.ts: which offsets and sizes may be read or written, and which fields load packet pointers.
- * Program types without rules here are reported as unsupported by the verifier.
+ * Program types without rules here are reported as unsupported by the verifier. The socket-level types
+ * (sock_addr, sysctl, sock_ops, sk_msg, sk_skb, flow_dissector) have their rules in check-ctx-sock.ts.
  */
 import { SK_BUFF, XDP_MD, PT_REGS, PERF_EVENT_DATA, fieldAt, type CtxField } from '../isa/contexts.js';
 import { AttachType, ProgType } from '../isa/uapi.js';
 import type { RegType } from './state.js';
+import { SK_SKB_DENIED, SK_SKB_WRITABLE, flowDissectorAccess, skMsgAccess, sockAddrAccess, sockOpsAccess, sysctlAccess } from './check-ctx-sock.js';
 
 /** The outcome of a context access check. */
 export type CtxAccess = { ok: true; result: RegType; ctxName: string } | { ok: false; why: string; ctxName: string };
@@ -34,6 +36,12 @@ export function ctxSupported(progType: number): boolean {
     ProgType.TRACEPOINT,
     ProgType.RAW_TRACEPOINT,
     ProgType.PERF_EVENT,
+    ProgType.CGROUP_SOCK_ADDR,
+    ProgType.CGROUP_SYSCTL,
+    ProgType.SOCK_OPS,
+    ProgType.SK_MSG,
+    ProgType.SK_SKB,
+    ProgType.FLOW_DISSECTOR,
   ] as number[]).includes(progType);
 }
 
@@ -43,8 +51,14 @@ export function pktAccess(progType: number): { read: boolean; write: boolean } {
     case ProgType.XDP:
     case ProgType.SCHED_CLS:
     case ProgType.SCHED_ACT:
+    case ProgType.SK_SKB:
+    case ProgType.SK_MSG:
       return { read: true, write: true };
     case ProgType.CGROUP_SKB:
+    case ProgType.FLOW_DISSECTOR:
+      return { read: true, write: false };
+    // Like the kernel: any program holding a packet pointer may read through it; sock_ops may not write.
+    case ProgType.SOCK_OPS:
       return { read: true, write: false };
     default:
       return { read: false, write: false };
@@ -59,7 +73,17 @@ function ctxName(progType: number): string {
     case ProgType.SCHED_CLS:
     case ProgType.SCHED_ACT:
     case ProgType.CGROUP_SKB:
+    case ProgType.SK_SKB:
+    case ProgType.FLOW_DISSECTOR:
       return 'struct __sk_buff';
+    case ProgType.CGROUP_SOCK_ADDR:
+      return 'struct bpf_sock_addr';
+    case ProgType.CGROUP_SYSCTL:
+      return 'struct bpf_sysctl';
+    case ProgType.SOCK_OPS:
+      return 'struct bpf_sock_ops';
+    case ProgType.SK_MSG:
+      return 'struct sk_msg_md';
     case ProgType.KPROBE:
       return 'struct pt_regs';
     case ProgType.PERF_EVENT:
@@ -71,6 +95,11 @@ function ctxName(progType: number): string {
     default:
       return 'the context';
   }
+}
+
+/** The socket-level rules' verdict as a CtxAccess. */
+function fromSock(r: { ok: true; result: RegType } | { ok: false; why: string }, name: string): CtxAccess {
+  return r.ok ? { ok: true, result: r.result, ctxName: name } : { ok: false, why: r.why, ctxName: name };
 }
 
 function pointerResult(f: CtxField | undefined): RegType {
@@ -119,9 +148,20 @@ export function checkCtxAccess(progType: number, expectedAttachType: number | un
       if (size !== 4) return fail(`xdp_md fields must be read with 4-byte loads (xdp_md.${f.name})`);
       return { ok: true, result: pointerResult(f), ctxName: name };
     }
+    case ProgType.CGROUP_SOCK_ADDR:
+      return fromSock(sockAddrAccess(expectedAttachType, off, size, write), name);
+    case ProgType.CGROUP_SYSCTL:
+      return fromSock(sysctlAccess(off, size, write), name);
+    case ProgType.SOCK_OPS:
+      return fromSock(sockOpsAccess(off, size, write), name);
+    case ProgType.SK_MSG:
+      return fromSock(skMsgAccess(off, size, write), name);
+    case ProgType.FLOW_DISSECTOR:
+      return fromSock(flowDissectorAccess(off, size, write), name);
     case ProgType.SOCKET_FILTER:
     case ProgType.SCHED_CLS:
     case ProgType.SCHED_ACT:
+    case ProgType.SK_SKB:
     case ProgType.CGROUP_SKB: {
       if (off >= SK_BUFF.size) return fail(`offset ${off} is past the end of struct __sk_buff (${SK_BUFF.size} bytes)`);
       const f = fieldAt(SK_BUFF, off);
@@ -132,6 +172,10 @@ export function checkCtxAccess(progType: number, expectedAttachType: number | un
           return fail(`${label} is not accessible to socket filters`);
         }
         if (write && f.name !== 'cb') return fail(`${label} is read-only for socket filters (only cb[] is writable)`);
+      } else if (progType === ProgType.SK_SKB) {
+        // sk_skb_is_valid_access: no mark/tc_classid/data_meta/tstamp/wire_len/hwtstamp; writes only tc_index, priority.
+        if (SK_SKB_DENIED.includes(f.name)) return fail(`${label} is not accessible to sk_skb programs`);
+        if (write && !SK_SKB_WRITABLE.includes(f.name)) return fail(`${label} is read-only for sk_skb programs (only tc_index and priority are writable)`);
       } else if (progType === ProgType.CGROUP_SKB) {
         if (['tc_classid', 'data_meta', 'wire_len'].includes(f.name)) return fail(`${label} is not accessible to cgroup skb programs`);
         if (write && !['mark', 'priority', 'cb', 'tstamp'].includes(f.name)) return fail(`${label} is read-only for cgroup skb programs`);
@@ -169,6 +213,27 @@ export function returnRange(progType: number, expectedAttachType: number | undef
   switch (progType) {
     case ProgType.CGROUP_SKB:
       return expectedAttachType === AttachType.CGROUP_INET_EGRESS ? [0, 3] : [0, 1];
+    case ProgType.CGROUP_SOCK_ADDR:
+      switch (expectedAttachType) {
+        case AttachType.CGROUP_UDP4_RECVMSG:
+        case AttachType.CGROUP_UDP6_RECVMSG:
+        case AttachType.CGROUP_UNIX_RECVMSG:
+        case AttachType.CGROUP_INET4_GETPEERNAME:
+        case AttachType.CGROUP_INET6_GETPEERNAME:
+        case AttachType.CGROUP_UNIX_GETPEERNAME:
+        case AttachType.CGROUP_INET4_GETSOCKNAME:
+        case AttachType.CGROUP_INET6_GETSOCKNAME:
+        case AttachType.CGROUP_UNIX_GETSOCKNAME:
+          return [1, 1];
+        case AttachType.CGROUP_INET4_BIND:
+        case AttachType.CGROUP_INET6_BIND:
+          return [0, 3];
+        default:
+          return [0, 1];
+      }
+    case ProgType.CGROUP_SYSCTL:
+    case ProgType.SOCK_OPS:
+      return [0, 1];
     default:
       return undefined;
   }

@@ -4,6 +4,7 @@
  * against data_end), ring buffer records and other sized memory, and the context (rules in check-ctx.ts).
  * Also the byte-range checks helpers use for memory arguments.
  */
+import { BPF_FLOW_KEYS } from '../isa/contexts.js';
 import { Uapi } from '../isa/uapi.js';
 import { S64_MIN, UNKNOWN, constOf, sconst, sext, truncate, type Scalar } from './bounds.js';
 import { checkCtxAccess, pktAccess } from './check-ctx.js';
@@ -63,6 +64,8 @@ export function checkMemAccess(env: Env, st: VState, a: Access): Reg {
       return packetAccess(env, a, reg);
     case 'ctx':
       return ctxAccess(env, a, reg);
+    case 'flow_keys':
+      return flowKeysAccess(env, a, reg);
     case 'map_ptr':
       if (!a.write) return reject(a.pc, `unsupported: ${a.what} reads a field of struct bpf_map through a map pointer (BTF-typed kernel struct access is not modelled)`);
       return reject(a.pc, `${a.what} writes through a map pointer`, `R${a.regNo} invalid mem access 'map_ptr'`);
@@ -149,6 +152,25 @@ function packetAccess(env: Env, a: Access, reg: Reg): Reg {
   return a.write ? SCALAR_UNKNOWN : loadedScalar(a);
 }
 
+/** PTR_TO_FLOW_KEYS (check_flow_keys_access): constant offsets within struct bpf_flow_keys, read and write. */
+function flowKeysAccess(env: Env, a: Access, reg: Reg): Reg {
+  const c = constOf(reg.s);
+  if (c === undefined || c !== 0n) {
+    // The kernel's own handling of variable offsets here is not modelled; refusing never accepts a bad program.
+    reject(a.pc, `unsupported: ${a.what} uses a variable offset into the flow keys (${describeReg(reg)})`);
+  }
+  const off = reg.off + a.insnOff;
+  if (off < 0 || off + a.size > BPF_FLOW_KEYS.size) {
+    reject(a.pc, `${a.what} is outside the ${BPF_FLOW_KEYS.size}-byte struct bpf_flow_keys (access of ${a.size} bytes at offset ${off})`, `invalid access to flow keys off=${off} size=${a.size}`);
+  }
+  if (a.atomic) reject(a.pc, 'atomic operation on the flow keys', `BPF_ATOMIC stores into R${a.regNo} flow_keys is not allowed`);
+  if (a.write) {
+    if (a.value && isPointer(a.value) && !env.privileged) reject(a.pc, `${a.what} stores a pointer into the flow keys`, `R${a.regNo} leaks addr into flow keys`);
+    return SCALAR_UNKNOWN;
+  }
+  return loadedScalar(a);
+}
+
 function ctxAccess(env: Env, a: Access, reg: Reg): Reg {
   if (reg.off !== 0) {
     reject(a.pc, `${a.what} goes through a modified context pointer (r${a.regNo} = ctx + ${reg.off}); use the original pointer with an instruction offset`, `dereference of modified ctx ptr R${a.regNo} off=${reg.off} disallowed`);
@@ -166,6 +188,7 @@ function ctxAccess(env: Env, a: Access, reg: Reg): Reg {
   if (a.write) return SCALAR_UNKNOWN;
   if (r.result === 'pkt' || r.result === 'pkt_meta') return { type: r.result, s: sconst(0), off: 0, id: 0, range: 0 };
   if (r.result === 'pkt_end') return { type: 'pkt_end', s: sconst(0), off: 0 };
+  if (r.result === 'flow_keys') return { type: 'flow_keys', s: sconst(0), off: 0 };
   return loadedScalar(a);
 }
 

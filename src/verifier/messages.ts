@@ -23,6 +23,7 @@ const KTYPE: Record<string, string> = {
   pkt_end: 'pkt_end',
   mem: 'mem',
   func: 'func',
+  flow_keys: 'flow_keys',
 };
 
 /** The kernel's name for a register type (`map_value_or_null`, `pkt_end`, `fp`). */
@@ -67,6 +68,8 @@ export function describeReg(r: Reg): string {
       return `${r.maybeNull ? 'possibly-NULL ' : ''}pointer to ${r.memSize} bytes of ${r.refId !== undefined ? 'ring buffer record' : 'memory'}${offText(r)}`;
     case 'func':
       return `pointer to the function at insn ${r.subprog}`;
+    case 'flow_keys':
+      return `pointer to the flow keys (struct bpf_flow_keys)${offText(r)}`;
   }
 }
 

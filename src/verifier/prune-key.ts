@@ -26,6 +26,7 @@ const TYPE_CODE: Readonly<Record<Reg['type'], number>> = {
   pkt_end: 9,
   mem: 10,
   func: 11,
+  flow_keys: 12,
 };
 
 /** Code of a register: its type (0: uninitialised). */

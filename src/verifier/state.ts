@@ -18,7 +18,9 @@ export type RegType =
   | 'pkt_meta'
   | 'pkt_end'
   | 'mem'
-  | 'func';
+  | 'func'
+  /** PTR_TO_FLOW_KEYS: `__sk_buff->flow_keys` of a flow dissector (struct bpf_flow_keys, read-write). */
+  | 'flow_keys';
 
 /** What the verifier knows of a map referenced by the program. */
 export interface MapInfo {
