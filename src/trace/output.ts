@@ -3,6 +3,7 @@
  * log2 and linear histograms with `@` bars, `count N, average N, total N` stats, and the blank lines
  * bpftrace puts after each kind of map. Per-CPU values are combined here (sum, or min/max with "set" flags).
  */
+import { inetNtop } from '../net/inet.js';
 import { strftime } from './strftime.js';
 import { kernelSymbolName } from './symbols.js';
 import { userSymbolName } from './usyms.js';
@@ -25,37 +26,8 @@ const cstr = (b: Uint8Array, off: number, len: number) => {
   return Buffer.from(s.subarray(0, z < 0 ? s.length : z)).toString('latin1');
 };
 
-/** ntop() text: dotted IPv4, or IPv6 like glibc's inet_ntop (longest zero run as ::, embedded IPv4 tails). */
-export function inetText(family: number, a: Uint8Array): string {
-  if (family === 2) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-  if (family !== 10) return '';
-  const w = Array.from({ length: 8 }, (_, i) => (a[2 * i]! << 8) | a[2 * i + 1]!);
-  let best = { base: -1, len: 0 };
-  let cur = { base: -1, len: 0 };
-  for (let i = 0; i < 8; i++) {
-    if (w[i] === 0) {
-      if (cur.base < 0) cur = { base: i, len: 1 };
-      else cur.len++;
-      if (cur.len > best.len) best = { ...cur };
-    } else cur = { base: -1, len: 0 };
-  }
-  if (best.len < 2) best = { base: -1, len: 0 };
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (best.base >= 0 && i >= best.base && i < best.base + best.len) {
-      if (i === best.base) out += ':';
-      continue;
-    }
-    if (i) out += ':';
-    if (i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && w[5] === 0xffff))) {
-      out += `${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
-      break;
-    }
-    out += w[i]!.toString(16);
-  }
-  if (best.base >= 0 && best.base + best.len === 8) out += ':';
-  return out;
-}
+/** ntop() text (kept under its old name for the language's API). */
+export const inetText = inetNtop;
 
 /** Nanoseconds to add to a CLOCK_MONOTONIC time (bpf_ktime_get_ns) to get wall-clock time. */
 let wallOffset: bigint | undefined;

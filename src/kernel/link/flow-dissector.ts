@@ -3,6 +3,7 @@
  * `struct bpf_flow_keys` the program filled) and decoding those keys. Attaching one to a network namespace is
  * `attachFlowDissector` (sk-lookup.ts: a netns link, like sk_lookup).
  */
+import { inetNtop } from '../../net/inet.js';
 import { KernelError } from '../../errors.js';
 import { ProgType } from '../../isa/uapi.js';
 import type { KernelProgram } from '../load/program.js';
@@ -35,26 +36,6 @@ export interface FlowKeys {
   flowLabel: number;
 }
 
-const ipv6Text = (b: Buffer, off: number): string => {
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(off + i * 2).toString(16));
-  // Collapse the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-};
-
 /** Decode a `struct bpf_flow_keys` (56 bytes, as BPF_PROG_TEST_RUN of a flow dissector returns it). */
 export function decodeFlowKeys(bytes: Uint8Array): FlowKeys {
   if (bytes.length < FLOW_KEYS_SIZE) throw new KernelError('PROG_TEST_RUN', 22, 'EINVAL', { detail: 'flow keys', hint: `${bytes.length} bytes, struct bpf_flow_keys has ${FLOW_KEYS_SIZE}` });
@@ -75,11 +56,11 @@ export function decodeFlowKeys(bytes: Uint8Array): FlowKeys {
     flowLabel: b.readUInt32BE(52),
   };
   if (addrProto === 0x0800) {
-    keys.src = [...b.subarray(16, 20)].join('.');
-    keys.dst = [...b.subarray(20, 24)].join('.');
+    keys.src = inetNtop(2, b.subarray(16, 20));
+    keys.dst = inetNtop(2, b.subarray(20, 24));
   } else if (addrProto === 0x86dd) {
-    keys.src = ipv6Text(b, 16);
-    keys.dst = ipv6Text(b, 32);
+    keys.src = inetNtop(10, b.subarray(16, 32));
+    keys.dst = inetNtop(10, b.subarray(32, 48));
   }
   return keys;
 }
