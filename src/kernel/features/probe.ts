@@ -282,22 +282,30 @@ export function tpBtf(): Feature {
  * Without tcx, `attachTcx` falls back to classic tc (clsact + cls_bpf over netlink).
  */
 export function tcx(): Feature {
-  return cached('tcx', () => {
-    let prog;
-    try {
-      prog = loadInsns(ProgType.SCHED_CLS, RET0, { name: 'bpfkit_probe' });
-    } catch (e) {
-      return { ok: false, reason: `cannot load a SCHED_CLS program: ${(e as Error).message}` };
-    }
-    try {
-      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: 0, attach_type: AttachType.TCX_INGRESS });
-      if (ret >= 0) closeFd(ret);
-      if (ret >= 0 || ret === -19 /* ENODEV */) return { ok: true };
-      return { ok: false, reason: `LINK_CREATE(BPF_TCX_INGRESS): ${errnoName(-ret)} — classic tc (clsact + cls_bpf) is used instead` };
-    } finally {
-      prog.close();
-    }
-  });
+  return cached('tcx', () =>
+    schedClsLinkProbe(AttachType.TCX_INGRESS, 0, [19 /* ENODEV */], (e) => `LINK_CREATE(BPF_TCX_INGRESS): ${e} — classic tc (clsact + cls_bpf) is used instead`),
+  );
+}
+
+/**
+ * LINK_CREATE of a tiny SCHED_CLS program with `attachType` on `ifindex`: ok when it succeeds (closed at once) or
+ * fails with one of `okErrnos` (the kernel knows the attach type and looked the device up); else not, `why(errno)`.
+ */
+function schedClsLinkProbe(attachType: number, ifindex: number, okErrnos: number[], why: (errno: string) => string): Feature {
+  let prog;
+  try {
+    prog = loadInsns(ProgType.SCHED_CLS, RET0, { name: 'bpfkit_probe' });
+  } catch (e) {
+    return { ok: false, reason: `cannot load a SCHED_CLS program: ${(e as Error).message}` };
+  }
+  try {
+    const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: ifindex, attach_type: attachType });
+    if (ret >= 0) closeFd(ret);
+    if (ret >= 0 || okErrnos.includes(-ret)) return { ok: true };
+    return { ok: false, reason: why(errnoName(-ret)) };
+  } finally {
+    prog.close();
+  }
 }
 
 /**
@@ -306,22 +314,9 @@ export function tcx(): Feature {
  * attached); one without refuses the attach type (EINVAL).
  */
 export function netkit(): Feature {
-  return cached('netkit', () => {
-    let prog;
-    try {
-      prog = loadInsns(ProgType.SCHED_CLS, RET0, { name: 'bpfkit_probe' });
-    } catch (e) {
-      return { ok: false, reason: `cannot load a SCHED_CLS program: ${(e as Error).message}` };
-    }
-    try {
-      const { ret } = bpfTry('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: 1, attach_type: AttachType.NETKIT_PRIMARY });
-      if (ret >= 0) closeFd(ret);
-      if (ret >= 0 || ret === -6 /* ENXIO */ || ret === -19 /* ENODEV */) return { ok: true };
-      return { ok: false, reason: `LINK_CREATE(BPF_NETKIT_PRIMARY): ${errnoName(-ret)} — no netkit in this kernel (CONFIG_NETKIT, Linux 6.7+)` };
-    } finally {
-      prog.close();
-    }
-  });
+  return cached('netkit', () =>
+    schedClsLinkProbe(AttachType.NETKIT_PRIMARY, 1, [6 /* ENXIO */, 19 /* ENODEV */], (e) => `LINK_CREATE(BPF_NETKIT_PRIMARY): ${e} — no netkit in this kernel (CONFIG_NETKIT, Linux 6.7+)`),
+  );
 }
 
 /**
