@@ -35,9 +35,9 @@ function statsLines(fw: KernelFirewall, rules: FirewallRule[]): string {
 export function register(program: Command): void {
   program
     .command('xdp-firewall')
-    .description('attach an XDP IPv4 firewall (first-match rules from a JSON file) to an interface until Ctrl-C')
+    .description('attach an XDP IPv4/IPv6 firewall (first-match rules from a JSON file) to an interface until Ctrl-C')
     .requiredOption('--iface <name>', 'interface to attach to')
-    .requiredOption('--rules <file>', 'JSON rules: [{"action":"drop","src":"10.0.0.0/8","proto":"udp","dport":[1000,2000]}, ...]')
+    .requiredOption('--rules <file>', 'JSON rules: [{"action":"drop","src":"10.0.0.0/8","proto":"udp","dport":[1000,2000]}, {"action":"pass","dst":"fd00::/8","tcpFlags":"syn,!ack"}, ...] (fields: action family src dst proto dport sport icmpType tcpFlags)')
     .option('--default <action>', 'action when no rule matches: pass | drop (overrides the file)')
     .option('--xdp-mode <mode>', 'auto | native | generic', 'auto')
     .option('--duration <seconds>', 'detach after this long instead of waiting for Ctrl-C')

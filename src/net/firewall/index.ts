@@ -1,7 +1,7 @@
 /**
- * An XDP firewall: first-match IPv4 rules (src/dst prefix, protocol, destination port or range) compiled into
- * maps read by one fixed eBPF program bpfkit generates itself. Runs in the kernel (attached with XDP) or in
- * bpfkit's userspace runtime. IPv6 rules are refused; IPv6 and other non-IPv4 traffic is passed.
+ * An XDP firewall: first-match IPv4/IPv6 rules (src/dst prefix, protocol, source/destination port or range,
+ * ICMP/ICMPv6 type, TCP flags) compiled into maps read by one fixed eBPF program bpfkit generates itself. Runs in
+ * the kernel (attached with XDP) or in bpfkit's userspace runtime. Non-IP frames (ARP...) are passed uncounted.
  */
 import type { Insn } from '../../isa/index.js';
 import { Collection as KernelCollection } from '../../kernel/load/collection.js';
@@ -14,10 +14,10 @@ import { firewallMapSpecs, firewallProgramSpec } from './program.js';
 import { compileTables, normalizeRules, type FirewallOptions, type FirewallRule } from './rules.js';
 import { liveGeneration, readCounters, setGeneration, writeGeneration, type FirewallCounters, type FirewallMaps } from './tables.js';
 
-export type { FirewallAction, FirewallOptions, FirewallRule, NormalizedRule } from './rules.js';
+export type { AddrPrefix, FirewallAction, FirewallFamily, FirewallOptions, FirewallRule, NormalizedRule, PortSpec } from './rules.js';
 export { MAX_RULES, normalizeRules } from './rules.js';
 export type { FirewallCounter, FirewallCounters, FirewallMaps } from './tables.js';
-export { FIREWALL_ASM } from './program.js';
+export { FIREWALL_ASM, MAX_EXT_HEADERS } from './program.js';
 
 /** A compiled firewall: the program, its maps, and a function filling the maps with the rules. */
 export interface CompiledFirewall {
