@@ -262,3 +262,46 @@ export function fieldAt(layout: CtxLayout, offset: number): CtxField | undefined
 export function fieldNamed(layout: CtxLayout, name: string): CtxField | undefined {
   return layout.fields.find((x) => x.name === name);
 }
+
+/**
+ * `struct bpf_sock`, what a socket pointer (the verifier's PTR_TO_SOCKET / PTR_TO_SOCK_COMMON) points to: read
+ * only. `dst_port` is a 16-bit network-order port followed by 16 bits of zero padding (a 4-byte read at its
+ * offset is allowed too). Data only: used by the verifier's socket field rules (src/verifier/check-sock.ts).
+ */
+export const BPF_SOCK: CtxLayout = {
+  name: 'bpf_sock',
+  size: 80,
+  fields: [
+    f('bound_dev_if', 0, 4, false, { narrow: false }),
+    f('family', 4, 4),
+    f('type', 8, 4),
+    f('protocol', 12, 4),
+    f('mark', 16, 4, false, { narrow: false }),
+    f('priority', 20, 4, false, { narrow: false }),
+    f('src_ip4', 24, 4),
+    f('src_ip6', 28, 16, false, { elem: 4 }),
+    f('src_port', 44, 4),
+    f('dst_port', 48, 2),
+    f('dst_ip4', 52, 4),
+    f('dst_ip6', 56, 16, false, { elem: 4 }),
+    f('state', 72, 4),
+    f('rx_queue_mapping', 76, 4),
+  ],
+};
+
+const TCP_SOCK_U32 = ['snd_cwnd', 'srtt_us', 'rtt_min', 'snd_ssthresh', 'rcv_nxt', 'snd_nxt', 'snd_una', 'mss_cache', 'ecn_flags', 'rate_delivered', 'rate_interval_us', 'packets_out', 'retrans_out', 'total_retrans', 'segs_in', 'data_segs_in', 'segs_out', 'data_segs_out', 'lost_out', 'sacked_out'];
+
+/** `struct bpf_tcp_sock` (what bpf_tcp_sock returns, PTR_TO_TCP_SOCK): read-only u32 counters and two u64 byte counts. */
+export const BPF_TCP_SOCK: CtxLayout = {
+  name: 'bpf_tcp_sock',
+  size: 112,
+  fields: [
+    ...TCP_SOCK_U32.map((n, i) => f(n, 4 * i, 4, false, { narrow: false })),
+    f('bytes_received', 80, 8, false, { narrow: false }),
+    f('bytes_acked', 88, 8, false, { narrow: false }),
+    f('dsack_dups', 96, 4, false, { narrow: false }),
+    f('delivered', 100, 4, false, { narrow: false }),
+    f('delivered_ce', 104, 4, false, { narrow: false }),
+    f('icsk_retransmits', 108, 4, false, { narrow: false }),
+  ],
+};

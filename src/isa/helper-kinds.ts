@@ -41,12 +41,30 @@ export type ArgKind =
   /** A callback function (lddw of a function). */
   | 'func'
   /** A stack pointer or NULL (callback context). */
-  | 'stack_or_null';
+  | 'stack_or_null'
+  /** ARG_PTR_TO_SOCK_COMMON: a non-NULL socket pointer (sock_common, sock or tcp_sock). */
+  | 'sock_common'
+  /** A referenced socket to release (bpf_sk_release: ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE). */
+  | 'sock_release';
 
-export type RetKind = 'int' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+export type RetKind =
+  | 'int'
+  | 'void'
+  | 'map_value_or_null'
+  | 'ringbuf_mem_or_null'
+  /** PTR_TO_SOCKET_OR_NULL holding a new reference (bpf_sk_lookup_tcp/udp). */
+  | 'sock_or_null_acquire'
+  /** PTR_TO_SOCK_COMMON_OR_NULL holding a new reference (bpf_skc_lookup_tcp). */
+  | 'sock_common_or_null_acquire'
+  /** PTR_TO_SOCKET_OR_NULL sharing the argument's reference (bpf_sk_fullsock). */
+  | 'sock_or_null_cast'
+  /** PTR_TO_TCP_SOCK_OR_NULL sharing the argument's reference (bpf_tcp_sock). */
+  | 'tcp_sock_or_null_cast'
+  /** PTR_TO_SOCKET_OR_NULL without a reference (bpf_get_listener_sock). */
+  | 'sock_or_null';
 
 /** Who may call a helper. */
-type Group = 'base' | 'trace' | 'skb' | 'tc' | 'xdp' | 'net' | 'perfmon' | 'sock_addr' | 'sysctl' | 'sock_ops' | 'sk_msg' | 'sk_skb' | 'flow_dissector';
+type Group = 'base' | 'trace' | 'skb' | 'tc' | 'xdp' | 'net' | 'perfmon' | 'sock_addr' | 'sysctl' | 'sock_ops' | 'sk_msg' | 'sk_skb' | 'flow_dissector' | 'cgroup_skb';
 
 export interface VerifierProto {
   args: ArgKind[];
@@ -154,6 +172,14 @@ const TABLE: Record<string, VerifierProto> = {
   msg_pop_data: P(['ctx', 'any', 'any', 'any'], 'int', ['sk_msg'], { changesPkt: true }),
   sk_redirect_map: P(['ctx', 'map', 'any', 'any'], 'int', ['sk_skb']),
   sk_redirect_hash: P(['ctx', 'map', 'key', 'any'], 'int', ['sk_skb']),
+  // Socket pointers (net/core/filter.c): lookups acquire a reference that bpf_sk_release must drop.
+  sk_lookup_tcp: P(['ctx', 'mem', 'size', 'any', 'any'], 'sock_or_null_acquire', ['tc', 'xdp', 'cgroup_skb', 'sk_skb', 'sock_addr']),
+  sk_lookup_udp: P(['ctx', 'mem', 'size', 'any', 'any'], 'sock_or_null_acquire', ['tc', 'xdp', 'cgroup_skb', 'sk_skb', 'sock_addr']),
+  skc_lookup_tcp: P(['ctx', 'mem', 'size', 'any', 'any'], 'sock_common_or_null_acquire', ['tc', 'xdp', 'cgroup_skb', 'sk_skb', 'sock_addr']),
+  sk_release: P(['sock_release'], 'int', ['tc', 'xdp', 'cgroup_skb', 'sk_skb', 'sock_addr']),
+  sk_fullsock: P(['sock_common'], 'sock_or_null_cast', ['tc', 'cgroup_skb']),
+  tcp_sock: P(['sock_common'], 'tcp_sock_or_null_cast', ['tc', 'cgroup_skb']),
+  get_listener_sock: P(['sock_common'], 'sock_or_null', ['tc', 'cgroup_skb']),
 };
 
 const GROUP_TYPES: Record<Exclude<Group, 'base' | 'perfmon'>, number[]> = {
@@ -168,6 +194,7 @@ const GROUP_TYPES: Record<Exclude<Group, 'base' | 'perfmon'>, number[]> = {
   sk_msg: [ProgType.SK_MSG],
   sk_skb: [ProgType.SK_SKB],
   flow_dissector: [ProgType.FLOW_DISSECTOR],
+  cgroup_skb: [ProgType.CGROUP_SKB],
 };
 
 const BY_ID = new Map<number, VerifierProto>();

@@ -1,7 +1,8 @@
 /**
  * Calls: helper calls checked against the verifier prototypes (map pointers, initialised keys and values, memory
  * and size pairs, the context, callbacks, ring buffer records to release), their results (possibly-NULL map
- * values, reserved records holding a reference), clobbering of r1-r5; bpf-to-bpf calls (new frame, depth limit)
+ * values, reserved records holding a reference, socket pointers from lookups holding a reference until
+ * bpf_sk_release, sk_fullsock / tcp_sock casts sharing their argument's reference), clobbering of r1-r5; bpf-to-bpf calls (new frame, depth limit)
  * and returns; the few kfuncs bpfkit models. Everything else is refused as unsupported.
  */
 import type { Insn } from '../isa/insn.js';
@@ -86,6 +87,8 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
   let allocSize = 0;
   let release: Reg | undefined;
   let constKey: bigint | undefined;
+  /** The socket argument of bpf_sk_fullsock / bpf_tcp_sock / bpf_get_listener_sock. */
+  let castFrom: Reg | undefined;
   const what = (n: number, role: string) => `${name}'s ${role} (r${n})`;
 
   proto!.args.forEach((kind, idx) => {
@@ -108,6 +111,11 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
         if (h!.name === 'map_lookup_elem' || h!.name === 'map_update_elem' || h!.name === 'map_delete_elem') {
           if (map.type === MapType.RINGBUF || map.type === MapType.PERF_EVENT_ARRAY) reject(pc, `map ${map.name} cannot be used with ${name}`, `cannot pass map_type ${map.type} into func ${name}#${i.imm}`);
         }
+        // Not modelled: the kernel wants a socket as the value of a sockmap update, and an xsk lookup gives PTR_TO_XDP_SOCK.
+        if ((map.type === MapType.SOCKMAP || map.type === MapType.SOCKHASH) && h!.name === 'map_update_elem') {
+          reject(pc, `unsupported: ${name} on sockmap/sockhash ${map.name} from a program (its value is a socket pointer)`);
+        }
+        if (map.type === MapType.XSKMAP && h!.name === 'map_lookup_elem') reject(pc, `unsupported: ${name} on xskmap ${map.name} (PTR_TO_XDP_SOCK is not modelled)`);
         return;
       }
       case 'key':
@@ -163,6 +171,22 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
         if (reg.off !== 0 || constOf(reg.s) !== 0n) reject(pc, `${what(n, 'record')} must be the pointer bpf_ringbuf_reserve returned, not an offset into it`, `R${n} must have zero offset when passed to release func`);
         release = reg;
         return;
+      case 'sock_common':
+      case 'sock_release': {
+        const sockPtr = reg.type === 'sock' || reg.type === 'sock_common' || reg.type === 'tcp_sock';
+        if (sockPtr && reg.maybeNull) {
+          reject(pc, `${what(n, 'socket')} may be NULL (${describeReg(reg)}): check it against 0 first`, `R${n} type=${kernelType(reg)} expected=sock_common, sock, tcp_sock, xdp_sock, ptr_`);
+        }
+        expect(sockPtr, 'a socket pointer', 'sock_common, sock, tcp_sock, xdp_sock, ptr_');
+        if (kind === 'sock_release') {
+          if (reg.refId === undefined) {
+            reject(pc, `${what(n, 'socket')} was not acquired by a lookup (bpf_sk_lookup_tcp/udp, bpf_skc_lookup_tcp, a sockmap lookup), so it cannot be released`, `R${n} must be referenced when passed to release function`);
+          }
+          release = reg;
+        }
+        if (n === 1) castFrom = reg;
+        return;
+      }
       case 'func': {
         expect(reg.type === 'func', 'a function (lddw of a static function)', 'func');
         callback = { subprog: reg.subprog!, kind: proto!.callback!, args: [] };
@@ -176,7 +200,7 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
 
   if (release) {
     const id = release.refId!;
-    if (!st.refs.some((r) => r.id === id)) reject(pc, `${name} releases a record that was already released`, `R1 must be referenced when passed to release function`);
+    if (!st.refs.some((r) => r.id === id)) reject(pc, `${name} releases a ${release.type === 'mem' ? 'record' : 'socket'} that was already released`, `R1 must be referenced when passed to release function`);
     st.refs = st.refs.filter((r) => r.id !== id);
     const dead = env.privileged ? SCALAR_UNKNOWN : NOT_INIT;
     mapAllRegs(st, (r) => (r.refId === id ? dead : r));
@@ -204,7 +228,31 @@ export function checkHelperCall(env: Env, st: VState, pc: number, i: Insn): Call
         // Like the kernel, an array lookup with a constant in-range key cannot fail.
         const sure = (map!.type === MapType.ARRAY || map!.type === MapType.PERCPU_ARRAY) && constKey !== undefined && constKey < BigInt(map!.maxEntries);
         regs[0] = sure ? { type: 'map_value', s: sconst(0), off: 0, map } : { type: 'map_value', s: sconst(0), off: 0, map, maybeNull: true, id: env.nextId(), origin };
+        if (map!.type === MapType.SOCKMAP || map!.type === MapType.SOCKHASH) {
+          // A sockmap lookup acquires the socket (is_acquire_function); the NULL check turns it into PTR_TO_SOCKET.
+          const refId = env.nextId();
+          regs[0] = { type: 'map_value', s: sconst(0), off: 0, map, maybeNull: true, id: refId, refId, origin };
+          st.refs = [...st.refs, { id: refId, pc, what: name }];
+        }
       }
+      break;
+    }
+    case 'sock_or_null_acquire':
+    case 'sock_common_or_null_acquire': {
+      const refId = env.nextId();
+      regs[0] = { type: proto!.ret === 'sock_or_null_acquire' ? 'sock' : 'sock_common', s: sconst(0), off: 0, maybeNull: true, id: refId, refId, origin: `${name} at insn ${pc}` };
+      st.refs = [...st.refs, { id: refId, pc, what: name }];
+      break;
+    }
+    case 'sock_or_null_cast':
+    case 'tcp_sock_or_null_cast':
+    case 'sock_or_null': {
+      const type = proto!.ret === 'tcp_sock_or_null_cast' ? 'tcp_sock' : 'sock';
+      // A cast (is_ptr_cast_function) keeps the argument's reference; bpf_get_listener_sock's result has none.
+      const ref = proto!.ret !== 'sock_or_null' ? castFrom?.refId : undefined;
+      regs[0] = ref !== undefined
+        ? { type, s: sconst(0), off: 0, maybeNull: true, id: env.nextId(), refId: ref, refShared: true, origin: `${name} at insn ${pc}` }
+        : { type, s: sconst(0), off: 0, maybeNull: true, id: env.nextId(), origin: `${name} at insn ${pc}` };
       break;
     }
     case 'ringbuf_mem_or_null': {

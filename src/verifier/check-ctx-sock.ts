@@ -2,7 +2,7 @@
  * Context access rules of the socket-level program types (the kernel's sock_addr_is_valid_access,
  * sysctl_is_valid_access, sock_ops_is_valid_access, sk_msg_is_valid_access, sk_skb_is_valid_access and
  * flow_dissector_is_valid_access), over the layouts of src/isa/contexts.ts. Loads of the `sk` socket pointers
- * are refused as unsupported: bpfkit does not model socket pointers (PTR_TO_SOCKET and friends) yet.
+ * give PTR_TO_SOCKET (sock_addr, sk_msg) or PTR_TO_SOCKET_OR_NULL (sock_ops); check-sock.ts has their field rules.
  * Offsets the kernel's is_valid_access lets through but its convert_ctx_access cannot rewrite (e.g. the upper
  * half of a 64-bit pointer field) are refused too, as the kernel refuses the load with EINVAL.
  */
@@ -11,9 +11,9 @@ import { AttachType } from '../isa/uapi.js';
 import type { RegType } from './state.js';
 
 /** Why an access is refused (plain words), or the type a load produces. */
-export type SockCtxResult = { ok: true; result: RegType } | { ok: false; why: string };
+export type SockCtxResult = { ok: true; result: RegType; maybeNull?: boolean } | { ok: false; why: string };
 
-const ok = (result: RegType = 'scalar'): SockCtxResult => ({ ok: true, result });
+const ok = (result: RegType = 'scalar', maybeNull?: boolean): SockCtxResult => (maybeNull ? { ok: true, result, maybeNull } : { ok: true, result });
 const no = (why: string): SockCtxResult => ({ ok: false, why });
 
 const field = (l: CtxLayout, name: string) => l.fields.find((x) => x.name === name)!;
@@ -31,8 +31,6 @@ const narrowOk = (size: number) => size <= 4;
 
 const IP4_HOOKS: number[] = [AttachType.CGROUP_INET4_BIND, AttachType.CGROUP_INET4_CONNECT, AttachType.CGROUP_INET4_GETPEERNAME, AttachType.CGROUP_INET4_GETSOCKNAME, AttachType.CGROUP_UDP4_SENDMSG, AttachType.CGROUP_UDP4_RECVMSG];
 const IP6_HOOKS: number[] = [AttachType.CGROUP_INET6_BIND, AttachType.CGROUP_INET6_CONNECT, AttachType.CGROUP_INET6_GETPEERNAME, AttachType.CGROUP_INET6_GETSOCKNAME, AttachType.CGROUP_UDP6_SENDMSG, AttachType.CGROUP_UDP6_RECVMSG];
-
-const SK_UNSUPPORTED = 'unsupported: loading the socket pointer `sk` (PTR_TO_SOCKET) is not modelled';
 
 /** `struct bpf_sock_addr`: address fields per attach type, narrow reads of addresses and ports, 4-byte writes. */
 export function sockAddrAccess(attach: number | undefined, off: number, size: number, write: boolean): SockCtxResult {
@@ -55,7 +53,7 @@ export function sockAddrAccess(attach: number | undefined, off: number, size: nu
       return narrowOk(size) ? ok() : no(`${f.name} is a 4-byte field`);
     case 'sk':
       if (write || size !== 8 || off !== f.offset) return no('sk is a read-only 64-bit pointer');
-      return no(SK_UNSUPPORTED);
+      return ok('sock');
     default:
       if (write) return no(`${f.name} is read-only`);
       return size === 4 ? ok() : no(`${f.name} must be read with a 4-byte load`);
@@ -90,7 +88,7 @@ export function sockOpsAccess(off: number, size: number, write: boolean): SockCt
     case 'skb_hwtstamp':
       return whole8 ? ok() : no(`${f.name} must be read with an 8-byte load`);
     case 'sk':
-      return whole8 ? no(SK_UNSUPPORTED) : no('sk must be read with an 8-byte load');
+      return whole8 ? ok('sock', true) : no('sk must be read with an 8-byte load');
     case 'skb_data':
       return whole8 ? ok('pkt') : no('skb_data must be read with an 8-byte load');
     case 'skb_data_end':
@@ -116,7 +114,7 @@ export function skMsgAccess(off: number, size: number, write: boolean): SockCtxR
     case 'data_end':
       return whole8 ? ok('pkt_end') : no('data_end must be read with an 8-byte load');
     case 'sk':
-      return whole8 ? no(SK_UNSUPPORTED) : no('sk must be read with an 8-byte load');
+      return whole8 ? ok('sock') : no('sk must be read with an 8-byte load');
     default:
       return size === 4 ? ok() : no(`${f.name} must be read with a 4-byte load`);
   }

@@ -10,7 +10,7 @@ import type { RegType } from './state.js';
 import { SK_SKB_DENIED, SK_SKB_WRITABLE, flowDissectorAccess, skMsgAccess, sockAddrAccess, sockOpsAccess, sysctlAccess } from './check-ctx-sock.js';
 
 /** The outcome of a context access check. */
-export type CtxAccess = { ok: true; result: RegType; ctxName: string } | { ok: false; why: string; ctxName: string };
+export type CtxAccess = { ok: true; result: RegType; ctxName: string; maybeNull?: boolean } | { ok: false; why: string; ctxName: string };
 
 /** Tracepoint contexts may be read anywhere in [8, PERF_MAX_TRACE_SIZE). */
 const PERF_MAX_TRACE_SIZE = 8192;
@@ -98,8 +98,8 @@ function ctxName(progType: number): string {
 }
 
 /** The socket-level rules' verdict as a CtxAccess. */
-function fromSock(r: { ok: true; result: RegType } | { ok: false; why: string }, name: string): CtxAccess {
-  return r.ok ? { ok: true, result: r.result, ctxName: name } : { ok: false, why: r.why, ctxName: name };
+function fromSock(r: { ok: true; result: RegType; maybeNull?: boolean } | { ok: false; why: string }, name: string): CtxAccess {
+  return r.ok ? { ok: true, result: r.result, ctxName: name, maybeNull: r.maybeNull } : { ok: false, why: r.why, ctxName: name };
 }
 
 function pointerResult(f: CtxField | undefined): RegType {
@@ -123,7 +123,7 @@ function skbCommon(off: number, size: number, write: boolean): string | undefine
   if (f.name === 'flow_keys') return 'flow_keys is not accessible here';
   if (f.name === 'hwtstamp') return write || size !== 8 ? 'hwtstamp is a read-only u64' : undefined;
   if (f.name === 'tstamp') return size !== 8 ? 'tstamp must be accessed as a u64' : undefined;
-  if (f.name === 'sk') return 'unsupported: reading __sk_buff->sk (a socket pointer) is not modelled';
+  if (f.name === 'sk') return write || size !== 8 || off !== f.offset ? 'sk is a read-only 64-bit pointer' : undefined;
   if (f.name === 'tstamp_type') return 'tstamp_type is not accessible';
   if (write) return size !== 4 ? `writes to ${f.name} must be 4 bytes` : undefined;
   if (size > 4) return `${f.name} is a 4-byte field`;
@@ -185,6 +185,8 @@ export function checkCtxAccess(progType: number, expectedAttachType: number | un
       }
       const why = skbCommon(off, size, write);
       if (why) return why.startsWith('unsupported') ? fail(why) : fail(`${label}: ${why}`);
+      // __sk_buff->sk: PTR_TO_SOCK_COMMON_OR_NULL (bpf_skb_is_valid_access).
+      if (f.name === 'sk') return { ok: true, result: 'sock_common', ctxName: name, maybeNull: true };
       return { ok: true, result: write ? 'scalar' : pointerResult(f), ctxName: name };
     }
     case ProgType.KPROBE:

@@ -6,6 +6,7 @@
  */
 import type { Insn } from '../isa/insn.js';
 import { Class, JmpOp, Source, opClass, opJmp, opSource } from '../isa/opcodes.js';
+import { MapType } from '../isa/uapi.js';
 import { NEGATE, SWAP, branchTaken, constOf, narrow, sconst, type CmpKind } from './bounds.js';
 import { readReg } from './check-alu.js';
 import type { Env } from './env.js';
@@ -56,9 +57,14 @@ function markNull(env: Env, st: VState, ptr: Reg, isNull: boolean): void {
     if (r.id !== id || !r.maybeNull || id === undefined) return r;
     if (isNull) return scalarReg(sconst(0));
     if (r.type === 'map_ptr') return { ...r, maybeNull: false, id: undefined };
+    // A sockmap/sockhash lookup result is a socket once known non-NULL (mark_ptr_or_null_reg).
+    if (r.type === 'map_value' && (r.map?.type === MapType.SOCKMAP || r.map?.type === MapType.SOCKHASH)) {
+      return { type: 'sock', s: r.s, off: r.off, id: r.id, refId: r.refId, origin: r.origin };
+    }
     return { ...r, maybeNull: false, id: r.refId !== undefined ? r.id : undefined };
   });
-  if (isNull && ptr.refId !== undefined) st.refs = st.refs.filter((x) => x.id !== ptr.refId);
+  // NULL: nothing was acquired (unless the pointer only shares another's reference: bpf_sk_fullsock's result).
+  if (isNull && ptr.refId !== undefined && !ptr.refShared) st.refs = st.refs.filter((x) => x.id !== ptr.refId);
   void env;
 }
 

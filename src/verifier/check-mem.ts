@@ -8,6 +8,7 @@ import { BPF_FLOW_KEYS } from '../isa/contexts.js';
 import { Uapi } from '../isa/uapi.js';
 import { S64_MIN, UNKNOWN, constOf, sconst, sext, truncate, type Scalar } from './bounds.js';
 import { checkCtxAccess, pktAccess } from './check-ctx.js';
+import { sockReadRefusal } from './check-sock.js';
 import { reject, type Env } from './env.js';
 import { describeReg, kernelType } from './messages.js';
 import { Byte, SCALAR_UNKNOWN, curFrame, isPointer, scalarReg, type Reg, type Slot, type VState } from './state.js';
@@ -66,6 +67,10 @@ export function checkMemAccess(env: Env, st: VState, a: Access): Reg {
       return ctxAccess(env, a, reg);
     case 'flow_keys':
       return flowKeysAccess(env, a, reg);
+    case 'sock':
+    case 'sock_common':
+    case 'tcp_sock':
+      return sockAccess(a, reg);
     case 'map_ptr':
       if (!a.write) return reject(a.pc, `unsupported: ${a.what} reads a field of struct bpf_map through a map pointer (BTF-typed kernel struct access is not modelled)`);
       return reject(a.pc, `${a.what} writes through a map pointer`, `R${a.regNo} invalid mem access 'map_ptr'`);
@@ -171,6 +176,24 @@ function flowKeysAccess(env: Env, a: Access, reg: Reg): Reg {
   return loadedScalar(a);
 }
 
+/** PTR_TO_SOCKET / SOCK_COMMON / TCP_SOCK (check_sock_access): read-only fields at constant offsets. */
+function sockAccess(a: Access, reg: Reg): Reg {
+  const k = kernelType(reg);
+  if (a.write) reject(a.pc, `${a.what} writes through a socket pointer (${describeReg(reg)}), which is read-only`, `R${a.regNo} cannot write into ${k}`);
+  if (reg.s.smin < 0n) reject(a.pc, `${a.what}: the offset into the socket may be negative (${describeReg(reg)})`, `R${a.regNo} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  const c = constOf(reg.s);
+  // Pointer arithmetic on sockets is refused (check-alu.ts), so the offset is the instruction's.
+  if (c === undefined || c !== 0n || reg.off !== 0) return reject(a.pc, `unsupported: ${a.what} through a socket pointer with an offset (${describeReg(reg)})`);
+  const why = sockReadRefusal(reg.type, a.insnOff, a.size);
+  if (why) reject(a.pc, `${a.what}: invalid read of ${reg.type === 'tcp_sock' ? 'struct bpf_tcp_sock' : 'struct bpf_sock'} at offset ${a.insnOff}, size ${a.size}: ${why}`, `R${a.regNo} invalid ${k} access off=${a.insnOff} size=${a.size}`);
+  return loadedScalar(a);
+}
+
+/** The pointer a context load of a socket field produces (fresh id for a possibly-NULL one). */
+function sockFromCtx(env: Env, type: 'sock' | 'sock_common', maybeNull: boolean): Reg {
+  return maybeNull ? { type, s: sconst(0), off: 0, maybeNull: true, id: env.nextId(), origin: 'the load of sk from the context' } : { type, s: sconst(0), off: 0 };
+}
+
 function ctxAccess(env: Env, a: Access, reg: Reg): Reg {
   if (reg.off !== 0) {
     reject(a.pc, `${a.what} goes through a modified context pointer (r${a.regNo} = ctx + ${reg.off}); use the original pointer with an instruction offset`, `dereference of modified ctx ptr R${a.regNo} off=${reg.off} disallowed`);
@@ -189,6 +212,7 @@ function ctxAccess(env: Env, a: Access, reg: Reg): Reg {
   if (r.result === 'pkt' || r.result === 'pkt_meta') return { type: r.result, s: sconst(0), off: 0, id: 0, range: 0 };
   if (r.result === 'pkt_end') return { type: 'pkt_end', s: sconst(0), off: 0 };
   if (r.result === 'flow_keys') return { type: 'flow_keys', s: sconst(0), off: 0 };
+  if (r.result === 'sock' || r.result === 'sock_common') return sockFromCtx(env, r.result, !!r.maybeNull);
   return loadedScalar(a);
 }
 

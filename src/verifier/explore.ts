@@ -345,7 +345,8 @@ function exit(env: Env, p: Path): number | undefined {
   }
   if (st.refs.length) {
     const r = st.refs[0]!;
-    reject(pc, `the program can exit here still holding the ${r.what} result from insn ${r.pc}: it must be released (bpf_ringbuf_submit or bpf_ringbuf_discard) on every path`, `Unreleased reference id=${r.id} alloc_insn=${r.pc}`);
+    const how = r.what === 'bpf_ringbuf_reserve' ? 'bpf_ringbuf_submit or bpf_ringbuf_discard' : 'bpf_sk_release';
+    reject(pc, `the program can exit here still holding the ${r.what} result from insn ${r.pc}: it must be released (${how}) on every path`, `Unreleased reference id=${r.id} alloc_insn=${r.pc}`);
   }
   if (st.rcu) reject(pc, 'the program exits inside an RCU read-side section: bpf_rcu_read_unlock is missing', 'bpf_rcu_read_unlock is missing');
   const range = returnRange(env.progType, env.expectedAttachType);

@@ -7,9 +7,13 @@
  * Partial, by design of this first version:
  *  - Unsupported (refused with an `unsupported: ...` error, never accepted): kfuncs other than the RCU lock pair,
  *    ksym variables / BTF-typed pointers (PTR_TO_BTF_ID), helpers without a verifier prototype in src/isa/helper-kinds.ts
- *    (spin locks, timers, dynptrs, iterators, socket lookups, kptrs...), indirect calls, program types without
- *    context rules in check-ctx.ts (only socket filter, tc, XDP, cgroup skb, kprobe, tracepoint, raw tracepoint,
- *    perf event), reading `__sk_buff->sk`.
+ *    (spin locks, timers, dynptrs, iterators, skc_to_* casts, sk_storage, kptrs...), indirect calls, program types
+ *    without context rules in check-ctx.ts (socket filter, tc, XDP, cgroup skb, kprobe, tracepoint, raw tracepoint,
+ *    perf event and the socket-level types have them), sockmap updates from programs, xskmap lookups.
+ *  - Socket pointers (PTR_TO_SOCKET / SOCK_COMMON / TCP_SOCK and their _OR_NULL forms) are modelled: `sk` loads
+ *    from the contexts, bpf_sk_lookup_tcp/udp, bpf_skc_lookup_tcp and sockmap lookups acquiring a reference that
+ *    bpf_sk_release must drop on every path, bpf_sk_fullsock / bpf_tcp_sock casts sharing it, bpf_get_listener_sock,
+ *    and the struct bpf_sock / bpf_tcp_sock field rules (check-sock.ts).
  *  - Global (BTF linkage) functions are verified in their caller's context like static ones, which is more
  *    permissive than the kernel (it verifies them once, from their BTF argument types).
  *  - No precision/liveness tracking of stack slots: pruning is weaker than the kernel's, so large programs cost

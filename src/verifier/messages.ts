@@ -24,6 +24,9 @@ const KTYPE: Record<string, string> = {
   mem: 'mem',
   func: 'func',
   flow_keys: 'flow_keys',
+  sock: 'sock',
+  sock_common: 'sock_common',
+  tcp_sock: 'tcp_sock',
 };
 
 /** The kernel's name for a register type (`map_value_or_null`, `pkt_end`, `fp`). */
@@ -70,6 +73,12 @@ export function describeReg(r: Reg): string {
       return `pointer to the function at insn ${r.subprog}`;
     case 'flow_keys':
       return `pointer to the flow keys (struct bpf_flow_keys)${offText(r)}`;
+    case 'sock':
+    case 'sock_common':
+    case 'tcp_sock': {
+      const what = r.type === 'sock' ? 'socket (struct bpf_sock)' : r.type === 'sock_common' ? 'socket (struct bpf_sock, common fields only)' : 'TCP socket (struct bpf_tcp_sock)';
+      return `${r.maybeNull ? 'possibly-NULL ' : ''}${r.refId !== undefined ? 'referenced ' : ''}pointer to a ${what}${offText(r)}`;
+    }
   }
 }
 

@@ -27,6 +27,9 @@ const TYPE_CODE: Readonly<Record<Reg['type'], number>> = {
   mem: 10,
   func: 11,
   flow_keys: 12,
+  sock: 13,
+  sock_common: 14,
+  tcp_sock: 15,
 };
 
 /** Code of a register: its type (0: uninitialised). */

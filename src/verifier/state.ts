@@ -20,7 +20,13 @@ export type RegType =
   | 'mem'
   | 'func'
   /** PTR_TO_FLOW_KEYS: `__sk_buff->flow_keys` of a flow dissector (struct bpf_flow_keys, read-write). */
-  | 'flow_keys';
+  | 'flow_keys'
+  /** PTR_TO_SOCKET: a full socket (struct bpf_sock, read-only). */
+  | 'sock'
+  /** PTR_TO_SOCK_COMMON: a socket that may be a request or time-wait socket (struct bpf_sock minus type..priority). */
+  | 'sock_common'
+  /** PTR_TO_TCP_SOCK: struct bpf_tcp_sock, from bpf_tcp_sock (read-only). */
+  | 'tcp_sock';
 
 /** What the verifier knows of a map referenced by the program. */
 export interface MapInfo {
@@ -48,8 +54,13 @@ export interface Reg {
   readonly maybeNull?: boolean;
   /** Shared by copies of one pointer: null checks and packet range checks apply to every copy. */
   readonly id?: number;
-  /** Reference that must be released (ringbuf records). */
+  /** Reference that must be released (ringbuf records, sockets from bpf_sk_lookup_*, sockmap lookups). */
   readonly refId?: number;
+  /**
+   * The pointer shares the reference of another (bpf_sk_fullsock / bpf_tcp_sock of a referenced socket): releasing
+   * it releases both, but its NULL branch does not drop the reference (the kernel's ref_obj_id != id).
+   */
+  readonly refShared?: boolean;
   /** Packet pointers: bytes proven readable from the pointer (relative to `off` 0 of the same id). */
   readonly range?: number;
   readonly map?: MapInfo;
@@ -100,7 +111,7 @@ export interface Frame {
   readonly callback?: { kind: string; retMin: number; retMax: number };
 }
 
-/** A reference the program holds (ringbuf record) and where it was acquired. */
+/** A reference the program holds (ringbuf record, socket) and where it was acquired. */
 export interface RefInfo {
   readonly id: number;
   readonly pc: number;
@@ -158,7 +169,7 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
   if (old.type === 'not_init') return exact ? cur.type === 'not_init' : true;
   if (old.type !== cur.type) return false;
   if (old.type === 'scalar') return (exact ? scalarEquals(old.s, cur.s) : within(old.s, cur.s)) && ids.ok(old.id, cur.id);
-  if (old.off !== cur.off || !!old.maybeNull !== !!cur.maybeNull) return false;
+  if (old.off !== cur.off || !!old.maybeNull !== !!cur.maybeNull || !!old.refShared !== !!cur.refShared) return false;
   if (old.map !== cur.map || old.memSize !== cur.memSize || old.frame !== cur.frame || old.subprog !== cur.subprog || !!old.rdonly !== !!cur.rdonly) return false;
   if (!(exact ? scalarEquals(old.s, cur.s) : within(old.s, cur.s))) return false;
   if ((old.type === 'pkt' || old.type === 'pkt_meta') && (cur.range ?? 0) < (old.range ?? 0)) return false;
