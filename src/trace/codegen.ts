@@ -12,18 +12,25 @@ import { Emitter, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9 } from './emitter.js';
 import { traceError } from './errors.js';
 import { positionalInt, signalNumber, type CheckedProbe, type PrintfInfo } from './semantic.js';
 import { ctypeSize, taskStruct, type CType } from './ctypes.js';
-import { JOIN_ARGS, JOIN_ARGSIZE, JOIN_HEADER, JoinFlag, STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
+import { JOIN_ARGS, JOIN_ARGSIZE, JOIN_HEADER, JoinFlag, STACK_MAX, STRLEN, mapKeySize, mapValueSize, tySize, type MapInfo, type Ty } from './types.js';
 import { taskOffsets, type TaskOffsets } from './task-offsets.js';
 import type { UsdtArg } from '../elf/usdt-args.js';
 
 /** Event kinds in the first u32 of a ring buffer record. */
-export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6, /** join(): see JOIN_HEADER */ JOIN: 7, /** system(): a printf record whose text is run by /bin/sh */ SYSTEM: 8, /** cat(): a printf record naming a file to print */ CAT: 9 } as const;
+export const EventKind = { PRINTF: 1, EXIT: 2, PRINT: 3, CLEAR: 4, ZERO: 5, /** print(@m, top, div): then u64 top, u64 div */ PRINT_TOP: 6, /** join(): see JOIN_HEADER */ JOIN: 7, /** system(): a printf record whose text is run by /bin/sh */ SYSTEM: 8, /** cat(): a printf record naming a file to print */ CAT: 9, /** time(fmt): the id is the format's index */ TIME: 10 } as const;
 
 /** Reference names of the internal maps. */
 export const EVENTS_MAP = 'events';
 export const GLOBALS_MAP = 'globals';
 export const KSTACK_MAP = 'kstacks';
 export const USTACK_MAP = 'ustacks';
+/** ustack id (u64: frame limit << 32 | id) → the pid that took it (user space needs it to find the symbols). */
+export const USTACK_PID_MAP = 'ustackpids';
+/** Reference name of the stack map holding `limit` frames (the default maps for STACK_MAX). */
+export function stackMapRef(user: boolean, limit: number = STACK_MAX): string {
+  const base = user ? USTACK_MAP : KSTACK_MAP;
+  return limit === STACK_MAX ? base : `${base}_${limit}`;
+}
 /** Per-CPU scratch of join() records (too big for the BPF stack): one JOIN_HEADER + JOIN_ARGS * JOIN_ARGSIZE value. */
 export const JOIN_MAP = 'join';
 export const JOIN_VALUE_SIZE = JOIN_HEADER + JOIN_ARGS * JOIN_ARGSIZE;
@@ -42,6 +49,8 @@ export interface CodegenEnv {
   printfId: (info: PrintfInfo) => number;
   /** join id for a delimiter (registers it; the script then needs JOIN_MAP). */
   joinId: (delim: string) => number;
+  /** Index of a time() format (registers it). */
+  timeId: (fmt: string) => number;
   file: string;
 }
 
@@ -61,7 +70,7 @@ const H = (name: string): number => {
 
 const regOff = (reg: string) => fieldNamed(PT_REGS_LAYOUT, reg)!.offset;
 /** Types held in stack buffers rather than r0. */
-const isBuf = (t: Ty) => t.k === 'str' || t.k === 'inet' || t.k === 'usym';
+const isBuf = (t: Ty) => t.k === 'str' || t.k === 'inet' || t.k === 'usym' || t.k === 'buf' || t.k === 'mac';
 const isArgs = (x: Expr) => x.kind === 'builtin' && x.name === 'args';
 
 /** Whether statements contain a for loop. */
@@ -313,6 +322,10 @@ class Gen {
         }
         case 'exit':
           return this.event(EventKind.EXIT, 0, x.loc);
+        case 'time': {
+          const f = x.args[0];
+          return this.event(EventKind.TIME, this.env.timeId(f && f.kind === 'str' ? f.value : '%H:%M:%S\n'), x.loc);
+        }
         case 'join':
           return this.join(x);
         case 'print':
@@ -510,8 +523,8 @@ class Gen {
     this.e.call(H('map_lookup_elem'));
   }
 
-  private update(name: string, key: number, val: number): void {
-    this.e.ldMap(R1, this.env.mapRef(name));
+  private update(name: string, key: number, val: number, internal = false): void {
+    this.e.ldMap(R1, internal ? name : this.env.mapRef(name));
     this.e.fpAddr(R2, key);
     this.e.fpAddr(R3, val);
     this.e.movImm(R4, 0);
@@ -831,11 +844,40 @@ class Gen {
         // ksym() and strftime() values are the address / timestamp; userspace formats them.
         if (x.name === 'ksym') return this.int(x.args[0]!);
         if (x.name === 'strftime') return this.int(x.args[1]!);
+        // cgroup_path(): the id; user space walks the cgroup mounts for its paths.
+        if (x.name === 'cgroup_path') return this.int(x.args[0]!);
+        if (x.name === 'kstack' || x.name === 'ustack') return this.stackId(x);
+        if (x.name === 'strncmp') return this.strncmp(x);
         this.err(`cannot compute ${x.name}() as an integer`, x.loc);
         break;
       default:
         this.err(`cannot compute ${x.kind} as an integer`, x.loc);
     }
+  }
+
+  /** r0 = strncmp(a, b, n): 0 when the first n bytes are equal (or equal up to a common NUL), else 1. */
+  private strncmp(x: Extract<Expr, { kind: 'call' }>): void {
+    const e = this.e;
+    const n = Math.min(Number(this.cp.consts.get(x)!), STRLEN);
+    const ba = this.alloc(STRLEN, x.loc);
+    const bb = this.alloc(STRLEN, x.loc);
+    this.str(x.args[0]!, ba);
+    this.str(x.args[1]!, bb);
+    const ne = e.label();
+    const eq = e.label();
+    const end = e.label();
+    for (let i = 0; i < n; i++) {
+      e.ldx(1, R1, FP, ba + i);
+      e.ldx(1, R2, FP, bb + i);
+      e.jmp(JmpOp.JNE, R1, R2, ne);
+      e.jmpImm(JmpOp.JEQ, R1, 0, eq);
+    }
+    e.bind(eq);
+    e.movImm(R0, 0);
+    e.ja(end);
+    e.bind(ne);
+    e.movImm(R0, 1);
+    e.bind(end);
   }
 
   private strEq(a: Expr, b: Expr, negate: boolean, loc: Loc): void {
@@ -923,10 +965,10 @@ class Gen {
         return e.ldx(8, R0, R6, regOff('ax'));
       case 'kstack':
       case 'ustack':
-        e.mov(R1, R6);
-        e.ldMap(R2, x.name === 'kstack' ? KSTACK_MAP : USTACK_MAP);
-        e.movImm(R3, x.name === 'ustack' ? Uapi.BPF_F_USER_STACK : 0);
-        return e.call(H('get_stackid'));
+        return this.stackId(x);
+      case 'username':
+        e.call(H('get_current_uid_gid'));
+        return e.zext32(R0);
     }
     const am = /^arg([0-9]+)$/.exec(x.name);
     if (am) {
@@ -936,6 +978,37 @@ class Gen {
       return e.ldx(8, R0, R6, regOff(PT_REGS_ARGS[n]!));
     }
     this.err(`Unknown identifier: '${x.name}'`, x.loc);
+  }
+
+  /**
+   * r0 = the id of the current kernel or user stack in the stack map of the expression's frame limit. For user
+   * stacks the pid is recorded too (USTACK_PID_MAP), so user space can find the process's symbols.
+   */
+  private stackId(x: Expr): void {
+    const e = this.e;
+    const t = this.ty(x);
+    if (t.k !== 'stack') this.err('not a stack', x.loc);
+    const limit = t.limit ?? STACK_MAX;
+    e.mov(R1, R6);
+    e.ldMap(R2, stackMapRef(t.user, limit));
+    e.movImm(R3, t.user ? Uapi.BPF_F_USER_STACK : 0);
+    e.call(H('get_stackid'));
+    if (!t.user) return;
+    const id = this.alloc(8, x.loc);
+    const key = this.alloc(8, x.loc);
+    const val = this.alloc(8, x.loc);
+    const skip = e.label();
+    e.stx(8, FP, id, R0);
+    e.jmpImm(JmpOp.JSLT, R0, 0, skip);
+    e.movImm(R1, BigInt(limit) << 32n);
+    e.alu(AluOp.OR, R1, R0);
+    e.stx(8, FP, key, R1);
+    e.call(H('get_current_pid_tgid'));
+    e.aluImm(AluOp.RSH, R0, 32);
+    e.stx(8, FP, val, R0);
+    this.update(USTACK_PID_MAP, key, val, true);
+    e.bind(skip);
+    e.ldx(8, R0, FP, id);
   }
 
   /**
@@ -1091,6 +1164,7 @@ class Gen {
           e.aluImm(AluOp.RSH, R0, 32);
           return e.stx(8, FP, dst + 8, R0);
         }
+        if (x.name === 'buf' || x.name === 'macaddr') return this.bytes(x, dst);
         if (x.name !== 'str') break;
         if (this.ty(x.args[0]!).k === 'str') return this.str(x.args[0]!, dst);
         if (x.args[0]!.kind === 'positional') return this.str(x.args[0]!, dst);
@@ -1276,6 +1350,42 @@ class Gen {
     if (x.args.length === 1) e.st(8, FP, dst, size === 4 ? 2 : 10);
     e.mov(R3, R0);
     this.probeRead(dst + 8, size, p.user);
+  }
+
+  /**
+   * buf(x, n): u64 n at `dst`, then n bytes of x (a pointer, an array in memory or a string); macaddr(x): 6 bytes
+   * at `dst`. The buffer is already zeroed.
+   */
+  private bytes(x: Extract<Expr, { kind: 'call' }>, dst: number): void {
+    const e = this.e;
+    const isBufCall = x.name === 'buf';
+    const n = isBufCall ? Number(this.cp.consts.get(x)!) : 6;
+    const at = isBufCall ? dst + 8 : dst;
+    if (isBufCall) e.st(8, FP, dst, n);
+    if (n === 0) return;
+    const src = x.args[0]!;
+    const t = this.ty(src);
+    // A char array in memory (typed as a string): its bytes, not a string copy of them.
+    const inMemory = (src.kind === 'field' && !isArgs(src.expr) && !this.cp.forRefs.has(src)) || src.kind === 'index' || src.kind === 'deref';
+    if (t.k === 'str' && !inMemory) {
+      const tmp = this.alloc(STRLEN, x.loc);
+      this.str(src, tmp);
+      for (let i = 0; i < n; i++) {
+        e.ldx(1, R1, FP, tmp + i);
+        e.stx(1, FP, at + i, R1);
+      }
+      return;
+    }
+    if (t.k === 'int') {
+      this.int(src);
+      e.mov(R3, R0);
+      e.fpAddr(R1, at);
+      e.movImm(R2, n);
+      return e.call(H(t.user ? 'probe_read_user' : 'probe_read'));
+    }
+    const p = this.place(src);
+    e.mov(R3, R0);
+    this.probeRead(at, n, p.user);
   }
 
   /** A char array in memory → the zero-padded string buffer at `dst` (at most STRLEN - 1 bytes). */

@@ -5,14 +5,14 @@
 import { MapType } from '../isa/uapi.js';
 import type { MapSpec } from '../spec/map.js';
 import type { Script } from './ast.js';
-import { EVENTS_MAP, GLOBALS_MAP, JOIN_MAP, JOIN_VALUE_SIZE, KSTACK_MAP, USTACK_MAP, generateProbe, type GeneratedProgram } from './codegen.js';
+import { EVENTS_MAP, GLOBALS_MAP, JOIN_MAP, JOIN_VALUE_SIZE, USTACK_PID_MAP, generateProbe, stackMapRef, type GeneratedProgram } from './codegen.js';
 import { traceError } from './errors.js';
 import { parseScript } from './parser.js';
 import { expandProbe, progTypeFor, type AttachPoint } from './probes.js';
 import { ctypeSize, layoutRecord, parseCType, type CType } from './ctypes.js';
 import { checkProbe, type CheckedProbe, type Globals, type PrintfInfo } from './semantic.js';
 import { tracepointFields, type TpField } from './tpformat.js';
-import { isPerCpu, mapKeySize, mapValueSize, type MapInfo } from './types.js';
+import { STACK_MAX, isPerCpu, mapKeySize, mapValueSize, type MapInfo, type Ty } from './types.js';
 
 /** Entries of each script map (bpftrace's default). */
 export const MAP_ENTRIES = 4096;
@@ -39,6 +39,15 @@ export interface CompiledScript {
   /** Attach-point count (what "Attaching N probes..." says). */
   attachCount: number;
   usesStacks: { kernel: boolean; user: boolean };
+  /** time() formats, by id. */
+  timeFormats: string[];
+}
+
+/** Every type a checked expression has, the element types of maps included. */
+function allTypes(types: Iterable<Ty>, maps: Iterable<MapInfo>): Ty[] {
+  const out = [...types];
+  for (const m of maps) out.push(...m.keys, ...(m.value ? [m.value] : []));
+  return out;
 }
 
 /** Compile options. */
@@ -114,10 +123,15 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
   const printfKey = new Map<string, number>();
   const usesStacks = { kernel: false, user: false };
   const joins: string[] = [];
+  const timeFormats: string[] = [];
+  /** Stack maps by reference: user or kernel, and their frame limit. */
+  const stackMaps = new Map<string, { user: boolean; limit: number }>();
+  for (const t of allTypes(checked.flatMap((cp) => [...cp.types.values()]), g.maps.values())) {
+    if (t.k !== 'stack') continue;
+    usesStacks[t.user ? 'user' : 'kernel'] = true;
+    stackMaps.set(stackMapRef(t.user, t.limit), { user: t.user, limit: t.limit ?? STACK_MAX });
+  }
   const probes: CompiledProbe[] = checked.map((cp) => {
-    for (const t of cp.types.values()) {
-      if (t.k === 'stack') usesStacks[t.user ? 'user' : 'kernel'] = true;
-    }
     const program = generateProbe(cp, {
       maps: g.maps,
       file,
@@ -137,6 +151,10 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
         const i = joins.indexOf(delim);
         return i >= 0 ? i : joins.push(delim) - 1;
       },
+      timeId: (fmt) => {
+        const i = timeFormats.indexOf(fmt);
+        return i >= 0 ? i : timeFormats.push(fmt) - 1;
+      },
     });
     return { ap: cp.ap, progType: progTypeFor(cp.ap), program };
   });
@@ -155,7 +173,10 @@ export function compileAst(script: Script, opts: CompileOptions = {}): CompiledS
   mapSpecs.set(EVENTS_MAP, { name: 'bt_events', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: RINGBUF_BYTES, flags: 0 });
   mapSpecs.set(GLOBALS_MAP, { name: 'bt_globals', type: MapType.ARRAY, keySize: 4, valueSize: 16, maxEntries: 1, flags: 0 });
   if (joins.length) mapSpecs.set(JOIN_MAP, { name: 'bt_join', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_VALUE_SIZE, maxEntries: 1, flags: 0 });
-  if (usesStacks.kernel) mapSpecs.set(KSTACK_MAP, { name: 'bt_kstack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
-  if (usesStacks.user) mapSpecs.set(USTACK_MAP, { name: 'bt_ustack', type: MapType.STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096, flags: 0 });
-  return { probes, maps, mapSpecs, printfs, joins, attachCount: probes.reduce((n, p) => n + (p.ap.kind === 'usdt' ? p.ap.sites.length : 1), 0), usesStacks };
+  for (const [ref, sm] of stackMaps) {
+    const name = `bt_${sm.user ? 'u' : 'k'}stack${sm.limit === STACK_MAX ? '' : `_${sm.limit}`}`.slice(0, 15);
+    mapSpecs.set(ref, { name, type: MapType.STACK_TRACE, keySize: 4, valueSize: sm.limit * 8, maxEntries: 4096, flags: 0 });
+  }
+  if (usesStacks.user) mapSpecs.set(USTACK_PID_MAP, { name: 'bt_ustack_pid', type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: 16384, flags: 0 });
+  return { probes, maps, mapSpecs, printfs, joins, attachCount: probes.reduce((n, p) => n + (p.ap.kind === 'usdt' ? p.ap.sites.length : 1), 0), usesStacks, timeFormats };
 }

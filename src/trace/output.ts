@@ -8,6 +8,7 @@ import { strftime } from './strftime.js';
 import { kernelSymbolName } from './symbols.js';
 import { userSymbolName } from './usyms.js';
 import { STRLEN, tySize, type MapInfo, type Ty } from './types.js';
+import { bufText, cgroupPath, macText, userName } from './sysnames.js';
 
 /** One raw map entry: key bytes, and one value per CPU (a single one for ordinary maps). */
 export interface RawEntry {
@@ -15,8 +16,13 @@ export interface RawEntry {
   values: Uint8Array[];
 }
 
-/** Turns stack ids into printable frames (bpftrace's `\n        frame\n...` form). */
-export type StackResolver = (id: bigint, user: boolean) => string;
+/**
+ * Turns a stack id into printable frames: bpftrace's `\n        frame\n...` form (4 spaces in map keys), or
+ * `\n\tADDR frame\n...` for the perf mode.
+ */
+export type StackResolver = (id: bigint, t: StackTy, inKey?: boolean) => string;
+/** The stack type. */
+export type StackTy = Extract<Ty, { k: 'stack' }>;
 
 const u64 = (b: Uint8Array, off = 0) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64LE(off);
 const s64 = (b: Uint8Array, off = 0) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigInt64LE(off);
@@ -37,13 +43,17 @@ function wallClock(ns: bigint): Date {
 }
 
 /** A value of type `t` stored at `off` as text (strings, stacks, ntop/ksym/strftime results, integers). */
-export function valueStr(t: Ty, b: Uint8Array, off: number, stacks: StackResolver): string {
+export function valueStr(t: Ty, b: Uint8Array, off: number, stacks: StackResolver, inKey = false): string {
   if (t.k === 'str') return cstr(b, off, STRLEN);
   if (t.k === 'inet') return inetText(Number(u64(b, off)), b.subarray(off + 8, off + 24));
   if (t.k === 'ksym') return kernelSymbolName(u64(b, off));
   if (t.k === 'usym') return userSymbolName(u64(b, off), Number(u64(b, off + 8)));
   if (t.k === 'time') return strftime(t.fmt, wallClock(u64(b, off)));
-  if (t.k === 'stack') return stacks(s64(b, off), t.user);
+  if (t.k === 'stack') return stacks(s64(b, off), t, inKey);
+  if (t.k === 'buf') return bufText(b.subarray(off + 8, off + 8 + Math.min(Number(u64(b, off)), t.n)));
+  if (t.k === 'mac') return macText(b.subarray(off, off + 6));
+  if (t.k === 'cgpath') return cgroupPath(u64(b, off), t.filter);
+  if (t.k === 'username') return userName(Number(u64(b, off)));
   // bpftrace 0.17 prints pointers stored in maps as signed 64-bit integers.
   return (t.k === 'int' && !t.signed && !t.ptr ? u64(b, off) : s64(b, off)).toString();
 }
@@ -53,7 +63,7 @@ function keyStr(m: MapInfo, key: Uint8Array, stacks: StackResolver): string {
   let off = 0;
   const parts = m.keys.map((t) => {
     // bpftrace 0.17 prints 64-bit integer keys as signed, whatever their type.
-    const s = t.k === 'int' ? s64(key, off).toString() : valueStr(t, key, off, stacks);
+    const s = t.k === 'int' ? s64(key, off).toString() : valueStr(t, key, off, stacks, true);
     off += tySize(t);
     return s;
   });

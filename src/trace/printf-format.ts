@@ -8,7 +8,7 @@ export type FormatPart =
   | { lit: string }
   | { flags: string; width?: number; precision?: number; length: string; conv: string; spec: string };
 
-const SPEC = /%([-+ #0]*)(\d+)?(?:\.(\d*))?(hh|h|ll|l|j|z|t)?([diouxXcsp%])?/y;
+const SPEC = /%([-+ #0]*)(\d+)?(?:\.(\d*))?(hh|h|ll|l|j|z|t)?([diouxXcspr%])?/y;
 
 /** Parse a format string. Returns an error message (bpftrace-like) instead of parts when it is invalid. */
 export function parseFormat(fmt: string): FormatPart[] | string {
@@ -44,7 +44,7 @@ export function parseFormat(fmt: string): FormatPart[] | string {
 }
 
 /** Conversions taking a string argument. */
-export const isStringConv = (conv: string) => conv === 's';
+export const isStringConv = (conv: string) => conv === 's' || conv === 'r';
 
 function pad(body: string, flags: string, width: number | undefined, numeric: boolean, signPrefixLen = 0): string {
   if (width === undefined || body.length >= width) return body;
@@ -64,7 +64,8 @@ function bits(length: string): number {
 /** Format one conversion with a 64-bit integer (`bigint`) or a string argument, like glibc. */
 export function formatConv(p: Extract<FormatPart, { conv: string }>, arg: bigint | string): string {
   const { flags, width, precision, conv } = p;
-  if (conv === 's') {
+  if (conv === 's' || conv === 'r') {
+    // %r: a buf() value, already rendered hex-escaped by the caller.
     let s = typeof arg === 'string' ? arg : String(arg);
     if (precision !== undefined) s = s.slice(0, precision);
     return pad(s, flags, width, false);

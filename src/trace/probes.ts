@@ -5,6 +5,7 @@
 import { functionSymbols } from '../kernel/link/elf-symbols.js';
 import { resolveLibrary } from '../kernel/link/libpath.js';
 import { ProgType } from '../isa/uapi.js';
+import { PerfHwConfig, PerfSwConfig, PerfType } from '../kernel/sys/perf.js';
 import type { ProbeSpec } from './ast.js';
 import { traceError, unsupported } from './errors.js';
 import { listTracepoints } from './tpformat.js';
@@ -19,6 +20,8 @@ export type AttachPoint = { name: string } & (
   | { kind: 'kprobe' | 'kretprobe'; func: string }
   | { kind: 'interval'; periodNs: number }
   | { kind: 'profile'; hz: number }
+  /** A counting perf event (software or hardware): the program runs every `count` events, on every CPU. */
+  | { kind: 'software' | 'hardware'; type: number; config: number; count: number }
   | Omit<UsdtPoint, 'name'>
 );
 
@@ -41,7 +44,39 @@ const ALIASES: Record<string, string> = {
   profile: 'profile',
   U: 'usdt',
   usdt: 'usdt',
+  s: 'software',
+  software: 'software',
+  h: 'hardware',
+  hardware: 'hardware',
 };
+
+/** bpftrace's software events: name, alias, perf config, default count. */
+const SOFTWARE_EVENTS: [string, string, number, number][] = [
+  ['alignment-faults', '', PerfSwConfig.ALIGNMENT_FAULTS, 1],
+  ['bpf-output', '', PerfSwConfig.BPF_OUTPUT, 1],
+  ['context-switches', 'cs', PerfSwConfig.CONTEXT_SWITCHES, 1000],
+  ['cpu-clock', 'cpu', PerfSwConfig.CPU_CLOCK, 1000000],
+  ['cpu-migrations', '', PerfSwConfig.CPU_MIGRATIONS, 1],
+  ['dummy', '', PerfSwConfig.DUMMY, 1],
+  ['emulation-faults', '', PerfSwConfig.EMULATION_FAULTS, 1],
+  ['major-faults', '', PerfSwConfig.PAGE_FAULTS_MAJ, 1],
+  ['minor-faults', '', PerfSwConfig.PAGE_FAULTS_MIN, 100],
+  ['page-faults', 'faults', PerfSwConfig.PAGE_FAULTS, 100],
+  ['task-clock', '', PerfSwConfig.TASK_CLOCK, 1000000],
+];
+/** bpftrace's hardware events: name, alias, perf config, default count. */
+const HARDWARE_EVENTS: [string, string, number, number][] = [
+  ['backend-stalls', '', PerfHwConfig.STALLED_CYCLES_BACKEND, 1000000],
+  ['branch-instructions', 'branches', PerfHwConfig.BRANCH_INSTRUCTIONS, 100000],
+  ['branch-misses', '', PerfHwConfig.BRANCH_MISSES, 100000],
+  ['bus-cycles', '', PerfHwConfig.BUS_CYCLES, 100000],
+  ['cache-misses', '', PerfHwConfig.CACHE_MISSES, 1000000],
+  ['cache-references', '', PerfHwConfig.CACHE_REFERENCES, 1000000],
+  ['cpu-cycles', 'cycles', PerfHwConfig.CPU_CYCLES, 1000000],
+  ['frontend-stalls', '', PerfHwConfig.STALLED_CYCLES_FRONTEND, 1000000],
+  ['instructions', '', PerfHwConfig.INSTRUCTIONS, 1000000],
+  ['ref-cycles', '', PerfHwConfig.REF_CPU_CYCLES, 1000000],
+];
 
 /** The BPF program type used for an attach point. */
 export function progTypeFor(ap: AttachPoint): number {
@@ -54,6 +89,8 @@ export function progTypeFor(ap: AttachPoint): number {
       return ProgType.TRACEPOINT;
     case 'interval':
     case 'profile':
+    case 'software':
+    case 'hardware':
       return ProgType.PERF_EVENT;
     default:
       return ProgType.KPROBE;
@@ -73,7 +110,7 @@ export function expandProbe(spec: ProbeSpec, file?: string, pid?: number): Attac
   const parts = text.split(':');
   const kind = ALIASES[parts[0]!];
   if (!kind) {
-    if (['software', 's', 'hardware', 'h', 'watchpoint', 'w', 'asyncwatchpoint', 'kfunc', 'f', 'kretfunc', 'fr', 'iter', 'it'].includes(parts[0]!)) {
+    if (['watchpoint', 'w', 'asyncwatchpoint', 'kfunc', 'f', 'kretfunc', 'fr', 'iter', 'it'].includes(parts[0]!)) {
       throw unsupported(`Probe type "${parts[0]}"`, spec.loc, file);
     }
     throw traceError(`Invalid probe type: ${parts[0]}`, spec.loc, file);
@@ -136,6 +173,20 @@ export function expandProbe(spec: ProbeSpec, file?: string, pid?: number): Attac
       if (!fn) bad(`${kind} probe must name a function (${kind}:function)`);
       if (isGlob(fn)) throw unsupported('Wildcards in kprobes', spec.loc, file);
       return [{ kind, func: fn, name: `${kind}:${fn}` }];
+    }
+    case 'software':
+    case 'hardware': {
+      // software:EVENT[:COUNT] / hardware:EVENT[:COUNT] (bpftrace's names and aliases).
+      if (parts.length < 2 || parts.length > 3 || !parts[1]) bad(`${kind} probe must name an event (${kind}:event[:count])`);
+      const table = kind === 'software' ? SOFTWARE_EVENTS : HARDWARE_EVENTS;
+      const ev = table.find(([n, alias]) => n === parts[1] || (alias && alias === parts[1]));
+      if (!ev) throw traceError(`${parts[1]} is not a ${kind} probe`, spec.loc, file);
+      let count = ev[3];
+      if (parts.length === 3) {
+        if (!/^\d+$/.test(parts[2]!) || Number(parts[2]) <= 0) bad(`${kind} probe count must be a positive integer`);
+        count = Number(parts[2]);
+      }
+      return [{ kind, type: kind === 'software' ? PerfType.SOFTWARE : PerfType.HARDWARE, config: ev[2], count, name: `${kind}:${ev[0]}:${count}` }];
     }
     case 'interval':
     case 'profile': {

@@ -19,14 +19,15 @@ import { attachTracepoint } from '../kernel/link/tracepoint.js';
 import { attachUprobe } from '../kernel/link/uprobe.js';
 import { closeLinks, type Link } from '../kernel/link/link.js';
 import { RingBuffer } from '../kernel/ringbuf/reader.js';
-import { EVENTS_MAP, EventKind, GLOBALS_MAP, GLOBAL_CPID, GLOBAL_START, KSTACK_MAP, USTACK_MAP } from './codegen.js';
+import { EVENTS_MAP, EventKind, GLOBALS_MAP, GLOBAL_CPID, GLOBAL_START, USTACK_PID_MAP, stackMapRef } from './codegen.js';
 import type { CompiledProbe, CompiledScript } from './compile.js';
 import { formatMap, mapJson, valueStr, type PrintOptions, type RawEntry, type StackResolver } from './output.js';
 import { formatPrintf } from './printf-format.js';
 import { stackText } from './symbols.js';
 import { attachUsdtPoint } from './usdt.js';
 import { loadCompiledProbe } from './load.js';
-import { JOIN_HEADER, JoinFlag, STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
+import { JOIN_HEADER, JoinFlag, STACK_MAX, STRLEN, isStringLike, tySize, type MapInfo } from './types.js';
+import { strftime } from './strftime.js';
 
 /** How to run a script. */
 export interface RunOptions {
@@ -102,8 +103,8 @@ export function joinText(j: JoinResult): string {
   return (end < 0 ? j.args : j.args.slice(0, end)).join(j.delim);
 }
 
-/** Frame addresses of a kstack/ustack id (innermost first; empty when the id is unknown). */
-export type StackFrames = (id: bigint, user: boolean) => bigint[];
+/** Frame addresses of a kstack/ustack id (innermost first; empty when the id is unknown); `limit`: of `kstack(N)`. */
+export type StackFrames = (id: bigint, user: boolean, limit?: number) => bigint[];
 
 /** How the run ended. */
 export interface RunResult {
@@ -137,6 +138,13 @@ function attach(p: CompiledProbe, prog: KernelProgram, pid: number | undefined):
       return attachPerfEvent(prog, { period: ap.periodNs, cpus: [0] });
     case 'profile':
       return attachPerfEvent(prog, { frequency: ap.hz });
+    case 'software':
+      return attachPerfEvent(prog, { type: ap.type, config: ap.config, period: ap.count });
+    case 'hardware': {
+      const f = features.hardwarePerfEvents();
+      if (!f.ok) throw new KernelError('attach', 2, 'ENOENT', { detail: ap.name, hint: f.reason });
+      return attachPerfEvent(prog, { type: ap.type, config: ap.config, period: ap.count });
+    }
   }
   throw new KernelError('attach', 22, 'EINVAL', { detail: ap.name });
 }
@@ -165,8 +173,8 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     let exited = false;
     let finish: ((r: RunResult['reason']) => void) | undefined;
     const done = new Promise<RunResult['reason']>((r) => (finish = r));
-    const stackFrames: StackFrames = (id, user) => {
-      const m = maps.get(user ? USTACK_MAP : KSTACK_MAP);
+    const stackFrames: StackFrames = (id, user, limit) => {
+      const m = maps.get(stackMapRef(user, limit));
       if (!m || id < 0n) return [];
       const k = Buffer.alloc(4);
       k.writeUInt32LE(Number(id));
@@ -181,7 +189,18 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
       }
       return frames;
     };
-    const stacks: StackResolver = (id, user) => stackText(stackFrames(id, user), user);
+    /** The pid that took user stack `id` (0 when unknown). */
+    const ustackPid = (id: bigint, limit: number): number => {
+      const m = maps.get(USTACK_PID_MAP);
+      if (!m || id < 0n) return 0;
+      const k = Buffer.alloc(8);
+      k.writeBigUInt64LE((BigInt(limit) << 32n) | id);
+      const v = m.lookup(k);
+      return v ? Number(Buffer.from(v).readBigUInt64LE(0)) : 0;
+    };
+    // A failed stack walk (negative id) prints as nothing, like bpftrace.
+    const stacks: StackResolver = (id, t, inKey) =>
+      id < 0n ? '' : stackText(stackFrames(id, t.user, t.limit), t.user, { perf: t.perf, inKey, pid: t.user ? ustackPid(id, t.limit ?? STACK_MAX) : undefined });
     const readEntries = (ref: string): RawEntry[] => {
       const m = maps.get(ref)!;
       const out: RawEntry[] = [];
@@ -219,7 +238,7 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
           const info = c.printfs[id]!;
           let off = 8;
           const args = info.args.map((t) => {
-            const v = t.k === 'str' ? cstr(b, off) : isStringLike(t) || t.k === 'stack' ? valueStr(t, b, off, stacks) : b.readBigUInt64LE(off);
+            const v = t.k === 'str' ? cstr(b, off) : isStringLike(t) || t.k === 'stack' || t.k === 'buf' ? valueStr(t, b, off, stacks) : b.readBigUInt64LE(off);
             off += tySize(t);
             return v;
           });
@@ -241,6 +260,11 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
           const text = joinText(j) + '\n';
           o.write(json ? JSON.stringify({ type: 'join', data: text.slice(0, -1) }) + '\n' : text);
           return;
+        }
+        case EventKind.TIME: {
+          // Like bpftrace: the local time when user space handles the event.
+          const text = strftime(c.timeFormats[id] ?? '%H:%M:%S\n', new Date());
+          return o.write(json ? JSON.stringify({ type: 'time', data: text }) + '\n' : text);
         }
         case EventKind.EXIT:
           exited = true;

@@ -9,7 +9,7 @@ import { traceError, unsupported } from './errors.js';
 import { isStringConv, parseFormat, type FormatPart } from './printf-format.js';
 import type { AttachPoint } from './probes.js';
 import type { TpField } from './tpformat.js';
-import { AGGS, INT, STR, UINT, VOID, isStringLike, sameTy, tyName, tySize, type AggKind, type MapInfo, type Ty } from './types.js';
+import { AGGS, BUF_MAX, INT, STACK_MAX, STR, UINT, VOID, isStringLike, sameTy, tyName, tySize, type AggKind, type MapInfo, type Ty } from './types.js';
 import { ctypeName, ctypeSize, isCharArray, kernelEnumValue, parseCType, taskStruct, type CType } from './ctypes.js';
 import { checkStrftime } from './strftime.js';
 import { kernelAddress } from './symbols.js';
@@ -22,10 +22,10 @@ const INT_BUILTINS: Record<string, boolean> = {
   pid: false, tid: false, uid: false, gid: false, nsecs: false, elapsed: false, cpu: false, cgroup: false,
   curtask: false, rand: false, cpid: false, jiffies: false, retval: false, ppid: false,
 };
-const UNSUPPORTED_BUILTINS = new Set(['username', 'ctx', 'numaid', 'kstack_']);
+const UNSUPPORTED_BUILTINS = new Set(['ctx', 'numaid', 'kstack_']);
 const UNSUPPORTED_FUNCS = new Set([
-  'buf', 'cgroup_path', 'cgroupid', 'kptr', 'macaddr', 'override', 'path', 'pton',
-  'skboutput', 'strerror', 'strncmp', 'time', 'uptr', 'kstack', 'ustack',
+  'cgroupid', 'kptr', 'override', 'pton',
+  'skboutput', 'strerror', 'uptr',
   'unwatch', 'len', 'has_key', 'percpu_kaddr', 'debugf', 'errorf', 'bswap', 'strcontains', 'nsecs', 'print_stack',
 ]);
 
@@ -519,6 +519,7 @@ class Checker {
       return UINT;
     }
     if (n === 'comm' || n === 'probe') return STR;
+    if (n === 'username') return { k: 'username' };
     if (n === 'func') {
       if (kind === 'usdt') throw this.err("The func builtin can not be used with 'usdt' probes", e.loc);
       probeOnly(['uprobe', 'uretprobe', 'kprobe', 'kretprobe'].includes(kind), "'kprobe' and 'uprobe'");
@@ -651,6 +652,41 @@ class Checker {
     return f.size < 8 ? { k: 'int', signed: f.signed, bits: f.size * 8 } : f.signed ? INT : UINT;
   }
 
+  /** The C array type of a char array read from memory (typed as a string), or undefined. */
+  private memArray(x: Expr): CType | undefined {
+    const ct = this.memTypes.get(x);
+    return ct?.c === 'array' && !this.forRefs.has(x) ? ct : undefined;
+  }
+
+  /** `kstack(mode)`, `kstack(N)`, `kstack(mode, N)` (same for ustack): mode is `bpftrace` or `perf`. */
+  private stackCall(e: Extract<Expr, { kind: 'call' }>): Ty {
+    const n = e.name;
+    const args = e.args;
+    if (args.length < 1 || args.length > 2) throw this.err(`${n}() takes up to two arguments (${args.length} provided)`, e.loc);
+    let perf = false;
+    let limit: number | undefined;
+    const lim = (a: Expr) => {
+      const v = a.kind === 'int' ? a.value : a.kind === 'positional' ? positionalInt(this.g.params, a.n) : undefined;
+      if (v === undefined) throw this.err(`${n}() expects a integer literal (${a.kind === 'builtin' ? 'none' : tyName(this.expr(a))} provided)`, e.loc);
+      if (v < 1n) throw this.err(`${n}() limit must be at least 1`, a.loc);
+      if (v > BigInt(STACK_MAX)) throw this.err(`${n}() limit must be at most ${STACK_MAX} (the kernel's perf_event_max_stack)`, a.loc);
+      this.types.set(a, INT);
+      return Number(v);
+    };
+    const a0 = args[0]!;
+    const m = stackMode(a0);
+    if (m) {
+      perf = m === 'perf';
+      this.types.set(a0, INT);
+      if (args[1]) limit = lim(args[1]);
+    } else {
+      if (args.length === 2) throw this.err(`${n}() expects a stack mode (bpftrace or perf) as its first argument`, a0.loc);
+      if (a0.kind === 'builtin' && !/^arg\d+$/.test(a0.name)) throw this.err(`Unknown stack mode: '${a0.name}' (bpftrace or perf)`, a0.loc);
+      limit = lim(a0);
+    }
+    return { k: 'stack', user: n === 'ustack', ...(perf ? { perf } : {}), ...(limit !== undefined && limit !== STACK_MAX ? { limit } : {}) };
+  }
+
   private call(e: Extract<Expr, { kind: 'call' }>, stmtLevel: boolean): Ty {
     const n = e.name;
     const args = e.args;
@@ -683,7 +719,11 @@ class Checker {
           const t = this.expr(a);
           const c = convs[i]!;
           if (t.k === 'void' || t.k === 'mem') throw unsupported(`${n} of a ${tyName(t)} value`, a.loc, this.g.file);
-          if (isStringConv(c.conv) !== (isStringLike(t) || t.k === 'stack')) {
+          if ((c.conv === 'r') !== (t.k === 'buf')) {
+            const what = (x: Ty) => (x.k === 'buf' ? 'buffer' : isStringLike(x) || x.k === 'stack' ? 'string' : 'integer');
+            throw this.err(`${n}: %${c.conv} specifier expects a value of type ${c.conv === 'r' ? 'buffer' : isStringConv(c.conv) ? 'string' : 'integer'} (${what(t)} supplied)`, a.loc);
+          }
+          if (t.k !== 'buf' && isStringConv(c.conv) !== (isStringLike(t) || t.k === 'stack')) {
             throw this.err(`${n}: %${c.conv} specifier expects a value of type ${isStringConv(c.conv) ? 'string' : 'integer'} (${isStringLike(t) ? 'string' : 'integer'} supplied)`, a.loc);
           }
           return t;
@@ -832,6 +872,83 @@ class Checker {
         const size = [1, 2, 4, 8].includes(sym.size) ? sym.size : 8;
         return { k: 'int', signed: false, ptr: true, to: { c: 'int', size, signed: true }, user: true };
       }
+      case 'kstack':
+      case 'ustack':
+        return this.stackCall(e);
+      case 'strncmp': {
+        // strncmp(a, b, n): 0 when the first n bytes (up to the NULs) are equal, else 1 (bpftrace's semantics).
+        if (args.length !== 3) throw this.err(`strncmp() requires 3 arguments (${args.length} provided)`, e.loc);
+        for (const i of [0, 1]) {
+          const t = this.expr(args[i]!);
+          if (t.k !== 'str') throw this.err(`strncmp() expects a string for argument ${i + 1} (${tyName(t)} provided)`, args[i]!.loc);
+        }
+        const nArg = args[2]!;
+        const nv = nArg.kind === 'int' ? nArg.value : nArg.kind === 'positional' ? positionalInt(this.g.params, nArg.n) : undefined;
+        if (nv === undefined || nv < 0n) throw this.err('strncmp() expects a non-negative integer literal as its third argument', nArg.loc);
+        this.types.set(nArg, INT);
+        this.consts.set(e, nv);
+        return INT;
+      }
+      case 'time': {
+        // time(["fmt"]): prints the local time (strftime format, default "%H:%M:%S\n") when user space gets the event.
+        if (!stmtLevel) throw this.err('time() should not be used in an assignment or as a map key', e.loc);
+        if (args.length > 1) throw this.err(`time() takes up to one argument (${args.length} provided)`, e.loc);
+        const f = args[0];
+        if (f && f.kind !== 'str') throw this.err('time() expects a string literal', f.loc);
+        if (f) {
+          this.types.set(f, STR);
+          const bad = checkStrftime(f.value);
+          if (bad) throw unsupported(`time() conversion ${bad}`, f.loc, this.g.file);
+        }
+        return VOID;
+      }
+      case 'buf': {
+        // buf(ptr, n) / buf(array): n bytes of memory, printed with %r as text with \xNN escapes.
+        if (args.length < 1 || args.length > 2) throw this.err(`buf() requires 1 or 2 arguments (${args.length} provided)`, e.loc);
+        let t = this.expr(args[0]!);
+        const arr = this.memArray(args[0]!);
+        if (arr) t = { k: 'mem', ct: arr };
+        let n: number;
+        if (args.length === 2) {
+          const a = args[1]!;
+          const v = a.kind === 'int' ? a.value : a.kind === 'positional' ? positionalInt(this.g.params, a.n) : undefined;
+          if (v === undefined) throw unsupported('buf() with a length that is not an integer literal', a.loc, this.g.file);
+          if (v < 0n) throw this.err('buf() length must be non-negative', a.loc);
+          this.types.set(a, INT);
+          n = Number(v > BigInt(BUF_MAX) ? BigInt(BUF_MAX) : v);
+          if (!(t.k === 'int' || (t.k === 'mem' && t.ct.c === 'array') || t.k === 'str')) throw this.err(`buf() expects an integer, pointer or array as its first argument (${tyName(t)} provided)`, args[0]!.loc);
+        } else {
+          if (t.k !== 'mem' || t.ct.c !== 'array') throw this.err('buf() expects a length argument for non-array data', e.loc);
+          n = Math.min(ctypeSize(t.ct), BUF_MAX);
+        }
+        if (t.k === 'str') n = Math.min(n, 63);
+        this.consts.set(e, BigInt(n));
+        return { k: 'buf', n };
+      }
+      case 'macaddr': {
+        if (args.length !== 1) throw this.err(`macaddr() requires 1 argument (${args.length} provided)`, e.loc);
+        let t = this.expr(args[0]!);
+        const arr = this.memArray(args[0]!);
+        if (arr) t = { k: 'mem', ct: arr };
+        if (t.k === 'int' && t.to) return { k: 'mac' };
+        if (t.k === 'mem' && t.ct.c === 'array') {
+          if (ctypeSize(t.ct) !== 6) throw this.err('macaddr() argument must be 6 bytes in size', e.loc);
+          return { k: 'mac' };
+        }
+        if (t.k === 'str') throw this.err('macaddr() argument must be 6 bytes in size', e.loc);
+        throw this.err(`macaddr() only supports array or pointer arguments (${tyName(t)} provided)`, e.loc);
+      }
+      case 'cgroup_path': {
+        if (args.length < 1 || args.length > 2) throw this.err(`cgroup_path() requires 1 or 2 arguments (${args.length} provided)`, e.loc);
+        this.needInt(args[0]!, 'cgroup_path()');
+        const f = args[1];
+        if (f && f.kind !== 'str') throw this.err('cgroup_path() expects a string literal as its filter', f.loc);
+        if (f) this.types.set(f, STR);
+        return { k: 'cgpath', filter: f?.kind === 'str' ? f.value : undefined };
+      }
+      case 'path':
+        // d_path works only in fentry/fexit/LSM/iter programs, which bpfkit cannot load here.
+        throw this.err("The path function can only be used with 'kfunc', 'kretfunc', 'iter' probes", e.loc);
       case 'strftime': {
         if (args.length !== 2) throw this.err('strftime() requires 2 arguments', e.loc);
         const f = args[0]!;
@@ -846,6 +963,11 @@ class Checker {
     if (UNSUPPORTED_FUNCS.has(n)) throw unsupported(`The function ${n}()`, e.loc, this.g.file);
     throw this.err(`Unknown function: ${n}`, { line: e.loc.line, col: e.loc.col, endCol: e.loc.col + n.length - 1 });
   }
+}
+
+/** A stack mode argument (`perf` / `bpftrace`) or undefined when `a` is something else. */
+function stackMode(a: Expr): 'perf' | 'bpftrace' | undefined {
+  return a.kind === 'builtin' && (a.name === 'perf' || a.name === 'bpftrace') ? a.name : undefined;
 }
 
 /** bpftrace's spelling of a type in some messages (`unsigned int64`, `string`). */

@@ -1,5 +1,6 @@
-/** Stack trace rendering: kernel frames symbolised from /proc/kallsyms (when readable), user frames as addresses. */
+/** Stack trace rendering: kernel frames symbolised from /proc/kallsyms (when readable), user frames through usyms.ts. */
 import { readFileSync } from 'node:fs';
+import { userFrame } from './usyms.js';
 
 let kallsyms: { addrs: bigint[]; names: string[] } | null | undefined;
 
@@ -43,10 +44,34 @@ export function kernelSymbolName(addr: bigint): string {
   return s.slice(0, s.lastIndexOf('+'));
 }
 
-/** bpftrace's stack text: a newline, then one 8-space-indented frame per line. */
-export function stackText(frames: bigint[], user: boolean): string {
+/** How to print a stack: bpftrace's default or perf's mode, in a map key or not, and whose user stack it is. */
+export interface StackTextOptions {
+  perf?: boolean;
+  /** Map keys indent bpftrace-mode frames by 4 spaces (8 elsewhere). */
+  inKey?: boolean;
+  /** The process a user stack was taken in (its frames are resolved through /proc/PID/maps). */
+  pid?: number;
+}
+
+/**
+ * bpftrace's stack text: a newline, then one frame per line: `name+offset` indented by 8 spaces (4 in map keys),
+ * or in perf mode a tab, the address in hex and `name+offset` (user frames: then ` (module)`). Unresolved
+ * frames show the address.
+ */
+export function stackText(frames: bigint[], user: boolean, o: StackTextOptions = {}): string {
   let out = '\n';
-  for (const f of frames) out += `        ${user ? '0x' + f.toString(16) : kernelSymbol(f)}\n`;
+  const indent = o.inKey ? '    ' : '        ';
+  for (const f of frames) {
+    const hex = '0x' + f.toString(16);
+    let sym: string;
+    if (!user) sym = kernelSymbol(f);
+    else {
+      const u = o.pid ? userFrame(f, o.pid) : undefined;
+      sym = u?.name !== undefined ? `${u.name}+${u.offset}` : hex;
+      if (o.perf) sym += u?.name !== undefined ? ` (${u.module})` : ' ([unknown])';
+    }
+    out += o.perf ? `\t${f.toString(16)} ${sym}\n` : `${indent}${sym}\n`;
+  }
   return out;
 }
 

@@ -13,7 +13,16 @@ export const STRLEN = 64;
 export type Ty =
   | { k: 'int'; signed: boolean; ptr?: boolean; to?: CType; user?: boolean; /** width before promotion (default 64) */ bits?: number }
   | { k: 'str' }
-  | { k: 'stack'; user: boolean }
+  /** A kstack/ustack id; `perf` is the `perf` print mode, `limit` the frame count of `kstack(N)` (default 127). */
+  | { k: 'stack'; user: boolean; perf?: boolean; limit?: number }
+  /** buf(x, n): a u64 length, then `n` bytes (printed hex-escaped with %r). */
+  | { k: 'buf'; n: number }
+  /** macaddr(): 6 bytes (in a u64 slot). */
+  | { k: 'mac' }
+  /** cgroup_path(id[, filter]): the cgroup id; user space finds its paths. */
+  | { k: 'cgpath'; filter?: string }
+  /** username: the uid; user space looks the name up. */
+  | { k: 'username' }
   | { k: 'void' }
   | { k: 'mem'; ct: CType; user?: boolean }
   | { k: 'inet' }
@@ -35,6 +44,8 @@ export function tySize(t: Ty): number {
       return INET_SIZE;
     case 'usym':
       return 16;
+    case 'buf':
+      return 8 + ((t.n + 7) & ~7);
     default:
       return 8;
   }
@@ -56,13 +67,17 @@ export const JoinFlag = { /** the array has more than JOIN_ARGS elements */ MORE
 export const INET_SIZE = 24;
 
 /** Types that are printed as strings (printf %s, map keys/values). */
-export const isStringLike = (t: Ty): boolean => t.k === 'str' || t.k === 'inet' || t.k === 'ksym' || t.k === 'usym' || t.k === 'time';
+export const isStringLike = (t: Ty): boolean => t.k === 'str' || t.k === 'inet' || t.k === 'ksym' || t.k === 'usym' || t.k === 'time' || t.k === 'mac' || t.k === 'cgpath' || t.k === 'username';
 
 /** bpftrace's name for a type, for error messages. */
 export function tyName(t: Ty): string {
   if (t.k === 'int') return t.to ? ctypeName({ c: 'ptr', to: t.to }) : t.signed ? 'int64' : 'uint64';
   if (t.k === 'str') return `string[${STRLEN}]`;
   if (t.k === 'stack') return t.user ? 'ustack' : 'kstack';
+  if (t.k === 'buf') return `buffer[${t.n}]`;
+  if (t.k === 'mac') return 'mac_address';
+  if (t.k === 'cgpath') return 'cgroup_path';
+  if (t.k === 'username') return 'username';
   if (t.k === 'mem') return ctypeName(t.ct);
   if (t.k === 'inet') return 'inet';
   if (t.k === 'ksym') return 'ksym';
@@ -71,7 +86,17 @@ export function tyName(t: Ty): string {
   return 'none';
 }
 
-export const sameTy = (a: Ty, b: Ty): boolean => a.k === b.k && (a.k !== 'stack' || b.k !== 'stack' || a.user === b.user) && (a.k !== 'time' || b.k !== 'time' || a.fmt === b.fmt);
+export const sameTy = (a: Ty, b: Ty): boolean =>
+  a.k === b.k &&
+  (a.k !== 'stack' || b.k !== 'stack' || (a.user === b.user && !!a.perf === !!b.perf && (a.limit ?? STACK_MAX) === (b.limit ?? STACK_MAX))) &&
+  (a.k !== 'time' || b.k !== 'time' || a.fmt === b.fmt) &&
+  (a.k !== 'buf' || b.k !== 'buf' || a.n === b.n) &&
+  (a.k !== 'cgpath' || b.k !== 'cgpath' || a.filter === b.filter);
+
+/** Frames a stack map holds at most (the kernel's default perf_event_max_stack). */
+export const STACK_MAX = 127;
+/** buf(): at most this many bytes (bpftrace's strlen). */
+export const BUF_MAX = 64;
 
 export type AggKind = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'stats' | 'hist' | 'lhist';
 export const AGGS: readonly AggKind[] = ['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist'];

@@ -3,7 +3,7 @@
  * relocate them at run time), and usym()'s address → function name through the process's /proc/PID/maps and
  * the mapped files' symbol tables.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseElf, SHT, STT } from '../elf/reader.js';
 import { ET, PF, PT, programHeaders } from '../elf/segments.js';
 import { functionSymbols, type UserSymbol } from '../kernel/link/elf-symbols.js';
@@ -88,6 +88,12 @@ const symCache = new Map<string, UserSymbol[]>();
 
 /** `[name, offset]` of the function containing `addr` in process `pid`, or undefined. */
 export function userSymbol(addr: bigint, pid: number): [string, bigint] | undefined {
+  const f = userFrame(addr, pid);
+  return f?.name !== undefined ? [f.name, f.offset!] : undefined;
+}
+
+/** The mapped file holding `addr` in process `pid` and, when its symbol tables say, the function and offset in it. */
+export function userFrame(addr: bigint, pid: number): { module: string; name?: string; offset?: bigint } | undefined {
   const inside = (x: Mapping) => addr >= x.start && addr < x.end;
   // Re-read once when the address is in no known mapping (the process exec'd or loaded a library since).
   const m = mappings(pid)?.find(inside) ?? mappings(pid, true)?.find(inside);
@@ -95,15 +101,56 @@ export function userSymbol(addr: bigint, pid: number): [string, bigint] | undefi
   const off = Number(addr - m.start + m.offset);
   let syms = symCache.get(m.path);
   if (!syms) {
-    try {
-      syms = functionSymbols(`/proc/${pid}/root${m.path}`);
-    } catch {
-      syms = [];
-    }
+    syms = moduleSymbols(`/proc/${pid}/root${m.path}`);
     symCache.set(m.path, syms);
   }
   const s = syms.find((x) => off >= x.fileOffset && off < x.fileOffset + Math.max(x.size, 1));
-  return s ? [s.name, BigInt(off - s.fileOffset)] : undefined;
+  return s ? { module: m.path, name: s.name, offset: BigInt(off - s.fileOffset) } : { module: m.path };
+}
+
+/** The GNU build id of an ELF file (hex), from its .note.gnu.build-id section. */
+function buildId(e: ReturnType<typeof parseElf>): string | undefined {
+  const sec = e.section('.note.gnu.build-id');
+  if (!sec || sec.data.length < 16) return undefined;
+  const dv = new DataView(sec.data.buffer, sec.data.byteOffset, sec.data.byteLength);
+  const le = !e.bigEndian;
+  const namesz = dv.getUint32(0, le);
+  const descsz = dv.getUint32(4, le);
+  const start = 12 + ((namesz + 3) & ~3);
+  if (dv.getUint32(8, le) !== 3 /* NT_GNU_BUILD_ID */ || start + descsz > sec.data.length) return undefined;
+  return Buffer.from(sec.data.subarray(start, start + descsz)).toString('hex');
+}
+
+/**
+ * Function symbols of a mapped file with their file offsets: its own .symtab/.dynsym, plus the .symtab of its
+ * separate debug file (/usr/lib/debug/.build-id/xx/yyyy.debug, e.g. from libc6-dbg) when there is one. Debug-file
+ * symbols are placed through the original file's PT_LOAD segments (the debug file's sections have no contents).
+ */
+function moduleSymbols(path: string): UserSymbol[] {
+  let syms: UserSymbol[];
+  try {
+    syms = functionSymbols(path);
+  } catch {
+    return [];
+  }
+  try {
+    const bytes = readFileSync(path);
+    const id = buildId(parseElf(bytes));
+    const dbg = id && id.length > 2 ? `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug` : undefined;
+    if (!dbg || !existsSync(dbg)) return syms;
+    const loads = programHeaders(bytes).filter((p) => p.type === PT.LOAD);
+    const have = new Set(syms.map((x) => x.address));
+    for (const d of functionSymbols(dbg)) {
+      if (have.has(d.address)) continue;
+      const seg = loads.find((p) => d.address >= p.vaddr && d.address < p.vaddr + p.fileSize);
+      if (!seg) continue;
+      have.add(d.address);
+      syms.push({ ...d, fileOffset: d.address - seg.vaddr + seg.offset });
+    }
+  } catch {
+    /* no usable debug file: the file's own symbols */
+  }
+  return syms;
 }
 
 /** usym(): the function name, or the address in hex. */

@@ -93,3 +93,26 @@ export async function runText(src: string, opts: Partial<RunOptions> & { params?
   await runScript(c, { childStdio: 'ignore', ...opts, write: (s) => (out += s) });
   return out;
 }
+
+const STACK_C = `
+#include <unistd.h>
+__attribute__((noinline)) int inner(long n) { __asm__ volatile(""); return getpid() + n; }
+__attribute__((noinline)) int outer(long n) { int r = inner(n); __asm__ volatile(""); return r + 1; }
+int main(void) { int r = outer(3); usleep(300000); return r > 0 ? 0 : 1; }
+`;
+
+let stackChild: string | undefined | null;
+/**
+ * Path of a binary built with frame pointers whose main() calls outer() → inner() → getpid() once, then sleeps
+ * 300 ms (so its /proc/PID/maps can still be read when its user stacks are printed), or null without gcc.
+ */
+export function stackBinary(): string | null {
+  if (stackChild !== undefined) return stackChild;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfkit-trace-stk-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 's.c'), STACK_C);
+  const out = join(dir, 'tstack');
+  const r = spawnSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-o', out, join(dir, 's.c')], { encoding: 'utf8' });
+  stackChild = r.status === 0 ? out : null;
+  return stackChild;
+}

@@ -39,6 +39,17 @@ const SCRIPTS: Script[] = [
   'BEGIN { @[(uint64)-7] = count(); @b[(uint64)-1, "x"] = 2; @c[(uint32)-1] = 3; exit(); }',
   { src: 'BEGIN { system("echo %d %s %x", 5, "x", 255); cat("/proc/sys/kernel/ostype"); cat("/proc/sys/kernel/%s", "ostype"); printf("|\\n"); exit(); }', args: [], unsafe: true },
   ...(T ? [{ src: 'tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @ = count(); signal("KILL"); }', args: [], command: `${T} 3`, unsafe: true }] : []),
+  'BEGIN { printf("%d %d %d %d\\n", strncmp("abc", "abd", 2), strncmp("abc", "abd", 3), strncmp("abd", "abc", 3), strncmp("", "", 5)); printf("%s|%r|%r|\\n", username, buf("ab", 3), buf("a\\tb", 3)); @u = username; @cp = cgroup_path(cgroup); @b = buf("xyz", 2); @c[buf("q", 2)] = 1; exit(); }',
+  ...(T
+    ? [
+        {
+          src: `struct mac { unsigned char a[6]; } uprobe:${T}:use { $m = (struct mac *)(arg0 + 4); @m = macaddr($m->a); @n = macaddr((uint8 *)$m); @s = buf($m->a); @r = buf(arg0 + 4, 8); @b[buf(curtask->comm, 3)] = count(); @t = strncmp(comm, "tchXX", 3); printf("%r|\\n", buf(arg0, 2)); }`,
+          args: [],
+          command: `${T} 1`,
+        },
+        { src: 'software:page-faults:1 /pid == cpid/ { @ = 1; } software:minor-faults:1 /pid == cpid/ { @m = 1; }', args: [], command: `${T} 1` },
+      ]
+    : []),
 ];
 
 const BPFTRACE = '/usr/bin/bpftrace';

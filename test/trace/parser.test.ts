@@ -67,9 +67,9 @@ test('bpftrace-style error messages with line and column range', () => {
 
 test('unsupported features say so', () => {
   for (const src of [
-    'BEGIN { time("%H"); }',
-    'BEGIN { @ = macaddr(0); }',
-    'BEGIN { @ = username; }',
+    'BEGIN { @ = strerror(1); }',
+    'BEGIN { @ = kptr(0); }',
+    'BEGIN { @ = ctx; }',
     't:syscalls:sys_enter_openat { @ = args->args; }',
     'BEGIN { @c = count(); @x = @c; }',
     'BEGIN { for ($i = 0; $i < 3; $i++) { } }',
