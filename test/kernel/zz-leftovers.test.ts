@@ -38,14 +38,15 @@ test('no pins, netns, veth or cgroups left by finished tests', () => {
 });
 
 test('no test programs or maps outlive their processes', { skip: hasTool('bpftool') ? false : 'bpftool not installed' }, async () => {
-  // Objects of exited processes (and of deleted tc filters / netns) are freed asynchronously (RCU, deferred
-  // netns cleanup): look again for up to 5 s before calling anything a leak.
+  // Objects of exited processes (and of deleted tc filters, netns and cgroups) are freed asynchronously (RCU,
+  // deferred netns cleanup, cgroup release work), which takes seconds on a loaded machine: look again for up to
+  // 20 s before calling anything a leak.
   const orphans = (): string[] => {
     const progs = JSON.parse(run('bpftool', ['prog', 'show', '--json']).stdout || '[]') as { name?: string; pids?: { pid: number }[] }[];
     return progs.filter((p) => /^bk_|^bench_|^bpfkit_/.test(p.name ?? '') && !(p.pids ?? []).some((x) => alive(x.pid))).map((p) => p.name ?? '');
   };
   let left = orphans();
-  for (let waited = 0; left.length && waited < 5000; waited += 250) {
+  for (let waited = 0; left.length && waited < 20_000; waited += 250) {
     await new Promise((r) => setTimeout(r, 250));
     left = orphans();
   }
