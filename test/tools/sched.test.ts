@@ -53,7 +53,13 @@ test('cpudist: 5 runs of 50 ms (SCHED_FIFO, so never preempted) land in the [327
   const i = log2Index(50_000);
   assert.equal(hist.bounds[i], 65535);
   assert.equal(hist.bounds[i - 1], 32767);
-  assert.equal(hist.counts[i], 5, JSON.stringify(hist));
+  // SCHED_FIFO keeps normal tasks off the CPU, but higher-priority kernel threads (migration/N, irq threads) may
+  // still cut a 50 ms run in two; the exact sum below still holds then. So: at least 3 whole runs in the bucket,
+  // every other long piece in the buckets below, none above.
+  const whole = hist.counts[i]!;
+  assert.ok(whole >= 3 && whole <= 5, JSON.stringify(hist));
+  const pieces = hist.counts[i - 1]! + hist.counts[i - 2]!;
+  assert.ok(pieces >= 5 - whole, `the ${5 - whole} run(s) cut in two show up below: ${JSON.stringify(hist)}`);
   assert.equal(hist.counts.slice(i + 1).reduce((a, b) => a + b, 0), 0, 'no longer runs');
   // Everything else is the short runs around the sleeps; the exact sum covers the 5 × 50 ms.
   assert.ok(hist.sumExact && hist.sum >= 250_000 && hist.sum < 275_000, `sum ${hist.sum} µs`);
