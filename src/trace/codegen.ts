@@ -1242,36 +1242,16 @@ class Gen {
           if (t.k !== 'mem') this.err('cannot take the address of this tracepoint field', x.loc);
           return { ct: t.ct };
         }
-        const bt = this.ty(x.expr);
-        let rec: CType | undefined;
-        let user: boolean | undefined;
-        if (bt.k === 'int') {
-          this.int(x.expr);
-          rec = bt.to;
-          user = bt.user;
-        } else {
-          const p = this.place(x.expr);
-          rec = p.ct;
-          user = p.user;
-        }
+        const { ct: rec, user } = this.base(x.expr);
         const f = rec?.c === 'record' ? rec.fields()?.get(x.field) : undefined;
         if (!f) this.err(`no field ${x.field}`, x.loc);
         if (f.offset) e.aluImm(AluOp.ADD, R0, f.offset);
         return { ct: f.type, user, bitShift: f.bitShift, bitSize: f.bitSize };
       }
       case 'index': {
-        const bt = this.ty(x.expr);
-        let elem: CType | undefined;
-        let user: boolean | undefined;
-        if (bt.k === 'int') {
-          this.int(x.expr);
-          elem = bt.to;
-          user = bt.user;
-        } else {
-          const p = this.place(x.expr);
-          elem = p.ct.c === 'array' ? p.ct.elem : undefined;
-          user = p.user;
-        }
+        const b = this.base(x.expr);
+        const elem = b.pointer ? b.ct : b.ct?.c === 'array' ? b.ct.elem : undefined;
+        const user = b.user;
         if (!elem) this.err('cannot index this value', x.loc);
         const size = ctypeSize(elem);
         if (x.index.kind === 'int') {
@@ -1295,6 +1275,20 @@ class Gen {
       }
     }
     this.err(`cannot take the address of a ${x.kind} expression`, x.loc);
+  }
+
+  /**
+   * r0 = the address `x` designates for `->`/`.`/`[]`: the pointer's value when `x` is a typed pointer (ct is then
+   * the pointee, `pointer` true), else the address of the place `x` stands for (ct is its own type).
+   */
+  private base(x: Expr): { ct: CType | undefined; user: boolean | undefined; pointer: boolean } {
+    const bt = this.ty(x);
+    if (bt.k === 'int') {
+      this.int(x);
+      return { ct: bt.to, user: bt.user, pointer: true };
+    }
+    const p = this.place(x);
+    return { ct: p.ct, user: p.user, pointer: false };
   }
 
   /** `size` bytes from the address in r3 to fp+dst, with the user or kernel probe_read helper. */
