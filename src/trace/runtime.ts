@@ -5,9 +5,7 @@
  * Output goes to the caller's `write` callback; nothing is printed here.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { SYSCALLS_AARCH64 } from '../isa/syscalls-aarch64.js';
-import { SYSCALLS_X86_64 } from '../isa/syscalls-x86_64.js';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { KernelError } from '../errors.js';
 import { features } from '../kernel/features/index.js';
 import { KernelMap } from '../kernel/maps/map.js';
@@ -19,6 +17,7 @@ import { attachTracepoint } from '../kernel/link/tracepoint.js';
 import { attachUprobe } from '../kernel/link/uprobe.js';
 import { closeLinks, type Link } from '../kernel/link/link.js';
 import { RingBuffer } from '../kernel/ringbuf/reader.js';
+import { waitBlockedInRead } from '../kernel/sys/fs.js';
 import { EVENTS_MAP, EventKind, GLOBALS_MAP, GLOBAL_CPID, GLOBAL_START, USTACK_PID_MAP, stackMapRef } from './codegen.js';
 import type { CompiledProbe, CompiledScript } from './compile.js';
 import { formatMap, mapJson, valueStr, type PrintOptions, type RawEntry, type StackResolver } from './output.js';
@@ -291,7 +290,7 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
       (child.stdio[3] as NodeJS.ReadWriteStream | null)?.on('error', () => {});
       o.onChild?.(child);
       // Attach only once the shell sits in read(): its own start-up syscalls (dash calls getpid) are not traced.
-      if (child.pid) await blockedInRead(child.pid);
+      if (child.pid) await waitBlockedInRead(child.pid, 3, 2000);
       gval.writeBigUInt64LE(BigInt(child.pid ?? 0), GLOBAL_CPID);
       globals.update(Buffer.alloc(4), gval);
     }
@@ -346,22 +345,6 @@ export async function runScript(c: CompiledScript, o: RunOptions): Promise<RunRe
     for (const { prog } of progs) prog.close();
     for (const m of maps.values()) m.close();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  }
-}
-
-/** Poll /proc/PID/syscall until the process is blocked in read(2) (gives up after 2 s or when it is gone). */
-async function blockedInRead(pid: number): Promise<void> {
-  const readNr = process.arch === 'arm64' ? SYSCALLS_AARCH64.read : SYSCALLS_X86_64.read;
-  const end = Date.now() + 2000;
-  while (Date.now() < end) {
-    let s: string;
-    try {
-      s = readFileSync(`/proc/${pid}/syscall`, 'utf8');
-    } catch {
-      return;
-    }
-    if (Number(s.split(' ')[0]) === readNr) return;
-    await sleep(2);
   }
 }
 

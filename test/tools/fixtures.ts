@@ -1,9 +1,9 @@
 /** Shared helpers for the tools tests: root check, small C test programs, children released on demand. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syscallName } from '../../src/tools/syscount.js';
+import { waitBlockedInRead } from '../../src/kernel/sys/fs.js';
 
 /** Why kernel tests cannot run here, or undefined. */
 export const noKernel: string | undefined = process.getuid?.() !== 0 ? 'needs root for bpf(2)' : undefined;
@@ -126,26 +126,7 @@ export function heldChild(cmd: string, args: string[] = []): HeldChild {
   const child = spawn('/bin/sh', ['-c', `read _; exec ${quoted}`], { stdio: ['pipe', 'ignore', 'ignore'] });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const pid = child.pid!;
-  return { child, pid, go: () => child.stdin!.end('go\n'), exited, ready: blockedInRead(pid) };
-}
-
-/**
- * Poll /proc/PID/syscall until the process sits in read(2) on fd 0 (or gives up after 5 s), so a tool attached
- * afterwards does not count the shell's start-up (dash calls getpid, openat, … while it initialises).
- */
-async function blockedInRead(pid: number): Promise<void> {
-  const end = Date.now() + 5000;
-  while (Date.now() < end) {
-    let s = '';
-    try {
-      s = readFileSync(`/proc/${pid}/syscall`, 'utf8');
-    } catch {
-      return; // gone, or no /proc/PID/syscall on this kernel: nothing better to wait for
-    }
-    const [nr, fd] = s.trim().split(/\s+/);
-    if (nr !== undefined && syscallName(Number(nr)) === 'read' && fd === '0x0') return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return { child, pid, go: () => child.stdin!.end('go\n'), exited, ready: waitBlockedInRead(pid, 0, 5000) };
 }
 
 /** Kill a child if it still runs. */

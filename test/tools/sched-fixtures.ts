@@ -5,10 +5,10 @@
  * SCHED_FIFO (exit code 3 when that is refused), so timings do not depend on the machine's other load.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syscallName } from '../../src/tools/syscount.js';
+import { waitBlockedInRead } from '../../src/kernel/sys/fs.js';
 
 const SRC = `
 #define _GNU_SOURCE
@@ -106,22 +106,7 @@ export function schedChild(args: string[]): SchedChild {
     });
     void exited.then(() => r());
   });
-  return { child, pid, go: () => child.stdin!.write('g'), ready: blockedInRead(pid), done, exited, kill: () => reapChild(child) };
-}
-
-async function blockedInRead(pid: number): Promise<void> {
-  const end = Date.now() + 5000;
-  while (Date.now() < end) {
-    let s = '';
-    try {
-      s = readFileSync(`/proc/${pid}/syscall`, 'utf8');
-    } catch {
-      return;
-    }
-    const [nr, fd] = s.trim().split(/\s+/);
-    if (nr !== undefined && syscallName(Number(nr)) === 'read' && fd === '0x0') return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return { child, pid, go: () => child.stdin!.write('g'), ready: waitBlockedInRead(pid, 0, 5000), done, exited, kill: () => reapChild(child) };
 }
 
 /** Kill a child if it still runs. */

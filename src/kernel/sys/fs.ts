@@ -1,8 +1,10 @@
 /**
  * Kernel pseudo file systems bpfkit depends on: bpffs (pins) and tracefs (tracepoint ids), found or mounted
- * when privileged, plus CPU lists.
+ * when privileged, plus CPU lists and what /proc says a process is doing.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { SYSCALLS_AARCH64 } from '../../isa/syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../../isa/syscalls-x86_64.js';
 import { kernelError } from './errno.js';
 import { addressOf, sys } from './ffi.js';
 
@@ -60,4 +62,25 @@ export function possibleCpus(): number[] {
 /** The online CPUs. */
 export function onlineCpus(): number[] {
   return parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
+}
+
+/**
+ * Resolves once process `pid` sits blocked in read(2) on descriptor `fd` (from /proc/PID/syscall), or after
+ * `timeoutMs`, or at once when it is gone or the file is missing. Used to attach probes to a held child only
+ * after its shell has started (dash calls getpid, openat... while it initialises).
+ */
+export async function waitBlockedInRead(pid: number, fd: number, timeoutMs: number): Promise<void> {
+  const readNr = process.arch === 'arm64' ? SYSCALLS_AARCH64.read : SYSCALLS_X86_64.read;
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    let s: string;
+    try {
+      s = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+    } catch {
+      return;
+    }
+    const [nr, arg0] = s.trim().split(/\s+/);
+    if (Number(nr) === readNr && Number(arg0) === fd) return;
+    await new Promise((r) => setTimeout(r, 3));
+  }
 }
