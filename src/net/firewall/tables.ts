@@ -2,6 +2,7 @@
  * Writing compiled firewall tables into the program's maps (kernel or userspace alike, through `BpfMap`), one
  * generation at a time, flipping the live generation, and reading the per-rule counters back.
  */
+import { sumPacketCounters, type PacketCounter } from '../counters.js';
 import type { BpfMap } from '../../spec/map.js';
 import { UsageError } from '../../errors.js';
 import { ADDR_KEY_SIZE, DEFAULT_INDEX, FW_MAPS, GEN_SLOT, META_PER_GEN } from './program.js';
@@ -98,10 +99,7 @@ export function setGeneration(maps: FirewallMaps, gen: number): void {
 }
 
 /** Packets and bytes of one rule (or of the default action), summed over CPUs. */
-export interface FirewallCounter {
-  packets: bigint;
-  bytes: bigint;
-}
+export type FirewallCounter = PacketCounter;
 
 /** Per-rule counters of the live generation (`rules` entries, one per rule) and the default's. */
 export interface FirewallCounters {
@@ -113,18 +111,7 @@ export interface FirewallCounters {
 export function readCounters(maps: FirewallMaps, nrules: number): FirewallCounters {
   const stats = getMap(maps, 'fw_stats');
   const gen = liveGeneration(maps);
-  const read = (i: number): FirewallCounter => {
-    const raw = stats.lookup(u32(gen * META_PER_GEN + i));
-    const c = { packets: 0n, bytes: 0n };
-    if (!raw) return c;
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    // Per-CPU layout: 16-byte values back to back (already 8-aligned).
-    for (let o = 0; o + 16 <= raw.byteLength; o += 16) {
-      c.packets += dv.getBigUint64(o, true);
-      c.bytes += dv.getBigUint64(o + 8, true);
-    }
-    return c;
-  };
+  const read = (i: number): FirewallCounter => sumPacketCounters(stats.lookup(u32(gen * META_PER_GEN + i)));
   return { rules: Array.from({ length: Math.min(nrules, MAX_RULES) }, (_, i) => read(i)), default: read(DEFAULT_INDEX) };
 }
 

@@ -7,6 +7,7 @@
  * table), and only then are removed backends invalidated. Existing flows keep their backend through
  * `lb_ct` as long as that backend stays in the VIP (weight 0 drains: no new flows, existing ones stay).
  */
+import { sumPacketCounters, type PacketCounter } from '../counters.js';
 import { UsageError } from '../../errors.js';
 import type { BpfMap } from '../../spec/map.js';
 import { formatIpv4, LB_MAX_BACKENDS, LB_MAX_VIPS, LB_MODE_CODES, type NormalizedBackend, type NormalizedLbConfig, type NormalizedVip } from './config.js';
@@ -93,10 +94,7 @@ function backendValue(s: LbSlot | undefined): Uint8Array {
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined) => (a === undefined || b === undefined ? a === b : a.length === b.length && a.every((x, i) => x === b[i]));
 
 /** Packets and bytes, summed over CPUs. */
-export interface LbCounter {
-  packets: bigint;
-  bytes: bigint;
-}
+export type LbCounter = PacketCounter;
 
 /** Counters of the live configuration. */
 export interface LbStats {
@@ -305,16 +303,7 @@ function zeroPerCpu(stats: BpfMap): Uint8Array {
 }
 
 /** Sum a per-CPU {packets, bytes} value. */
-export function sumPerCpu(raw: Uint8Array | undefined): LbCounter {
-  const c = { packets: 0n, bytes: 0n };
-  if (!raw) return c;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  for (let o = 0; o + 16 <= raw.byteLength; o += 16) {
-    c.packets += dv.getBigUint64(o, true);
-    c.bytes += dv.getBigUint64(o + 8, true);
-  }
-  return c;
-}
+export const sumPerCpu = sumPacketCounters;
 
 /** Write a whole table into a fresh ring map (batched when the map supports it). */
 function fillRing(map: BpfMap, table: Uint32Array): void {
