@@ -8,3 +8,4 @@ export * from './usdt-notes.js';
 export * from './usdt-args.js';
 export { codeSections, type CodeSection, type ElfFunction } from './functions.js';
 export type { ObjectMap } from './maps.js';
+export * from './symbol-tables.js';

@@ -4,7 +4,8 @@
  * the mapped files' symbol tables.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseElf, SHT, STT } from '../elf/reader.js';
+import { parseElf, STT } from '../elf/reader.js';
+import { definedSymbols } from '../elf/symbol-tables.js';
 import { ET, PF, PT, programHeaders } from '../elf/segments.js';
 import { functionSymbols, type UserSymbol } from '../kernel/link/elf-symbols.js';
 
@@ -28,25 +29,8 @@ export function dataSymbol(path: string, name: string): DataSymbol | string {
     return `cannot read ${path} (${(e as Error).message})`;
   }
   const e = parseElf(bytes);
-  let hit: { address: number; size: number } | undefined;
-  for (const tab of e.sections) {
-    if (hit) break;
-    if (tab.type !== SHT.SYMTAB && tab.type !== SHT.DYNSYM) continue;
-    const strs = e.sections[tab.link];
-    if (!strs) continue;
-    const dv = new DataView(tab.data.buffer, tab.data.byteOffset, tab.data.byteLength);
-    const le = !e.bigEndian;
-    for (let at = 24; at + 24 <= tab.data.length; at += 24) {
-      if ((dv.getUint8(at + 4) & 0xf) !== STT.OBJECT) continue;
-      const shndx = dv.getUint16(at + 6, le);
-      if (shndx === 0 || shndx >= 0xff00) continue;
-      const nameOff = dv.getUint32(at, le);
-      const end = strs.data.indexOf(0, nameOff);
-      if (new TextDecoder().decode(strs.data.subarray(nameOff, end < 0 ? undefined : end)) !== name) continue;
-      hit = { address: Number(dv.getBigUint64(at + 8, le)), size: Number(dv.getBigUint64(at + 16, le)) };
-      break;
-    }
-  }
+  const sym = definedSymbols(e, [STT.OBJECT]).find((x) => x.name === name);
+  const hit = sym && { address: sym.value, size: sym.size };
   if (!hit) return 'not found';
   if (e.type === ET.EXEC) return hit;
   const segs = programHeaders(bytes);

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { KernelError } from '../../errors.js';
-import { parseElf, SHT, STT, type ElfFile } from '../../elf/reader.js';
+import { parseElf, STT, type ElfFile } from '../../elf/reader.js';
+import { definedSymbols } from '../../elf/symbol-tables.js';
 
 /** One function symbol. */
 export interface UserSymbol {
@@ -33,26 +34,9 @@ function load(path: string): ElfFile {
 export function functionSymbols(path: string): UserSymbol[] {
   const e = load(path);
   const out: UserSymbol[] = [];
-  for (const tab of e.sections) {
-    if (tab.type !== SHT.SYMTAB && tab.type !== SHT.DYNSYM) continue;
-    const strs = e.sections[tab.link];
-    if (!strs) continue;
-    const dv = new DataView(tab.data.buffer, tab.data.byteOffset, tab.data.byteLength);
-    const le = !e.bigEndian;
-    for (let at = 24; at + 24 <= tab.data.length; at += 24) {
-      const info = dv.getUint8(at + 4);
-      const type = info & 0xf;
-      if (type !== STT.FUNC && type !== 10 /* STT_GNU_IFUNC */) continue;
-      const shndx = dv.getUint16(at + 6, le);
-      if (shndx === 0 || shndx >= 0xff00) continue;
-      const sec = e.sections[shndx];
-      if (!sec) continue;
-      const value = Number(dv.getBigUint64(at + 8, le));
-      const nameOff = dv.getUint32(at, le);
-      const end = strs.data.indexOf(0, nameOff);
-      const name = new TextDecoder().decode(strs.data.subarray(nameOff, end < 0 ? undefined : end));
-      out.push({ name, address: value, size: Number(dv.getBigUint64(at + 16, le)), fileOffset: value - sec.addr + sec.offset });
-    }
+  for (const sym of definedSymbols(e, [STT.FUNC, 10 /* STT_GNU_IFUNC */])) {
+    const sec = e.sections[sym.shndx];
+    if (sec) out.push({ name: sym.name, address: sym.value, size: sym.size, fileOffset: sym.value - sec.addr + sec.offset });
   }
   return out;
 }
