@@ -62,6 +62,16 @@ export function kindOf(i: JInsn): Kind {
   return i.kind ?? (i.kind = computeKind(i));
 }
 
+/** Size in bytes of the access of a load, store or atomic. */
+export function accessSize(i: JInsn): number {
+  const op = i.op;
+  if (op === 0xc3) return 4;
+  if (op === 0xdb) return 8;
+  if ((op & 7) === 1) return op === 0x79 ? 8 : op === 0x61 || op === 0x81 ? 4 : op === 0x69 || op === 0x89 ? 2 : 1;
+  const sz = op & 0x18;
+  return sz === 0x18 ? 8 : sz === 0x00 ? 4 : sz === 0x08 ? 2 : 1;
+}
+
 function computeKind(i: JInsn): Kind {
   const op = i.op;
   if (op === FALLOFF) return 'falloff';

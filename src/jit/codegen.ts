@@ -27,7 +27,7 @@
  * written regions are copied back (paging.ts).
  */
 import type { Block, FuncCfg, JInsn, Kind, Segment } from './cfg.js';
-import { jumpTarget, kindOf } from './cfg.js';
+import { accessSize, jumpTarget, kindOf } from './cfg.js';
 import { Bytes, I32, I64, VOID, W } from './wasm.js';
 import { structure, type Construct } from './structure.js';
 import { ARG_WINDOW, DIRTY, ENTRY, REGS, REM, RESUME, STACK_LIN, STACK_R10, TABLE, TABLE_CAP } from './layout.js';
@@ -58,16 +58,6 @@ const reg = (r: number) => (r === 10 ? R10 : r);
 /** An access through r10 at a constant offset inside the 512-byte frame: no check needed. */
 function inFrame(base: number, off: number, size: number): boolean {
   return base === 10 && off >= -512 && off + size <= 0;
-}
-
-/** Size in bytes of the access of a load, store or atomic. */
-export function accessSize(i: JInsn): number {
-  const op = i.op;
-  if (op === 0xc3) return 4;
-  if (op === 0xdb) return 8;
-  if ((op & 7) === 1) return op === 0x79 ? 8 : op === 0x61 || op === 0x81 ? 4 : op === 0x69 || op === 0x89 ? 2 : 1;
-  const sz = op & 0x18;
-  return sz === 0x18 ? 8 : sz === 0x00 ? 4 : sz === 0x08 ? 2 : 1;
 }
 
 /** Is this access (load, store, atomic) statically inside the current stack frame? */

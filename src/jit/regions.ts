@@ -11,7 +11,7 @@
  * be sound, only cheap and usually right.
  */
 import type { FuncCfg, JInsn } from './cfg.js';
-import { kindOf } from './cfg.js';
+import { accessSize, kindOf } from './cfg.js';
 import { blockSuccessors } from './budget.js';
 
 /** The region plan of one function. */
@@ -71,16 +71,6 @@ function transfer(t: Int32Array, i: JInsn): void {
   }
 }
 
-/** Access size of a load, store or atomic (same rules as codegen's accessSize). */
-function sizeOf(i: JInsn): number {
-  const op = i.op;
-  if (op === 0xc3) return 4;
-  if (op === 0xdb) return 8;
-  if ((op & 7) === 1) return op === 0x79 ? 8 : op === 0x61 || op === 0x81 ? 4 : op === 0x69 || op === 0x89 ? 2 : 1;
-  const sz = op & 0x18;
-  return sz === 0x18 ? 8 : sz === 0x00 ? 4 : sz === 0x08 ? 2 : 1;
-}
-
 /** Run the analysis over `f`; `skip(i)` excludes accesses the caller handles otherwise (constant stack offsets). */
 export function planRegions(f: FuncCfg, skip: (i: JInsn) => boolean): RegionPlan {
   const n = f.blocks.length;
@@ -132,7 +122,7 @@ export function planRegions(f: FuncCfg, skip: (i: JInsn) => boolean): RegionPlan
           site.set(i.pc, o);
           let u = uses.get(o);
           if (!u) uses.set(o, (u = new Set()));
-          u.add(sizeOf(i) * 2 + (k === 'load' ? 0 : 1));
+          u.add(accessSize(i) * 2 + (k === 'load' ? 0 : 1));
         }
       }
       transfer(t, i);
